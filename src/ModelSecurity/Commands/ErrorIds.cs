@@ -1,0 +1,17 @@
+namespace ModelSecurity.Commands;
+
+/// <summary>
+/// Stable error ids. PowerShell reports them as <c>FullyQualifiedErrorId = "Id,ModelSecurity.Commands.XCommand"</c>;
+/// scripts match on them, so an id never changes meaning once released.
+/// </summary>
+internal static class ErrorIds
+{
+    /// <summary>A -Path or -LiteralPath names nothing that exists.</summary>
+    public const string PathNotFound = nameof(PathNotFound);
+
+    /// <summary>A path belongs to a provider other than the file system (registry, certificate store...).</summary>
+    public const string PathNotFileSystem = nameof(PathNotFileSystem);
+
+    /// <summary>A folder to scan could not be listed.</summary>
+    public const string DirectoryUnreadable = nameof(DirectoryUnreadable);
+}

@@ -1,0 +1,185 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    Import-Module $ModuleManifest -Force
+
+    $dir = Join-Path $TestDrive 'models'
+    New-TestFile -Path (Join-Path $dir 'a.gguf') -Bytes (Get-GgufBytes) | Out-Null
+    New-TestFile -Path (Join-Path $dir 'b.gguf') -Bytes (Get-GgufBytes) | Out-Null
+    New-TestFile -Path (Join-Path $dir 'x[1].gguf') -Bytes (Get-GgufBytes) | Out-Null
+    New-TestFile -Path (Join-Path $dir 'config.json') -Text '{"model_type":"llama"}' | Out-Null
+    New-TestFile -Path (Join-Path $dir 'model.gguf') -Bytes (Get-ElfBytes) | Out-Null
+    New-TestFile -Path (Join-Path $dir 'nested/deeper/weights.bin') -Text "cos`nsystem`n(S'id'`ntR." | Out-Null
+}
+
+Describe 'Test-ModelFile' {
+    Context 'input binding' {
+        It 'scans every file piped from Get-ChildItem, once each' {
+            $results = @(Get-ChildItem -LiteralPath $dir -File | Test-ModelFile)
+            $results.Count | Should -Be 5
+            $results | ForEach-Object { $_ | Should -BeOfType ModelSecurity.Analysis.ModelScanResult }
+            ($results.Path | Sort-Object -Unique).Count | Should -Be 5
+        }
+
+        It 'expands wildcards in -Path' {
+            $results = @(Test-ModelFile -Path (Join-Path $dir '*.gguf'))
+            $results.Name | Sort-Object | Should -Be @('a.gguf', 'b.gguf', 'model.gguf', 'x[1].gguf')
+        }
+
+        It 'takes -LiteralPath exactly, brackets included' {
+            $result = Test-ModelFile -LiteralPath (Join-Path $dir 'x[1].gguf')
+            $result.Name | Should -Be 'x[1].gguf'
+            $result.Format | Should -Be 'Gguf'
+        }
+
+        It 'binds a FileInfo whose name has brackets through PSPath' {
+            $result = Get-Item -LiteralPath (Join-Path $dir 'x[1].gguf') | Test-ModelFile
+            $result.Name | Should -Be 'x[1].gguf'
+        }
+
+        It 'accepts its own results from the pipeline' {
+            $again = @(Test-ModelFile -LiteralPath (Join-Path $dir 'x[1].gguf') | Test-ModelFile)
+            $again.Count | Should -Be 1
+            $again[0].Name | Should -Be 'x[1].gguf'
+        }
+
+        It 'expands a folder recursively and reports a file reached twice once' {
+            $weights = Join-Path $dir 'nested/deeper/weights.bin'
+            $results = @(Test-ModelFile -LiteralPath $dir, $weights)
+            $results.Count | Should -Be 6
+            @($results | Where-Object Path -EQ $weights).Count | Should -Be 1
+        }
+
+        It 'resolves relative paths against the current location' {
+            Push-Location $dir
+            try {
+                (Test-ModelFile -Path './a.gguf').Path | Should -Be (Join-Path $dir 'a.gguf')
+            }
+            finally {
+                Pop-Location
+            }
+        }
+    }
+
+    Context 'errors' {
+        It 'writes PathNotFound for a missing file and goes on with the next input' {
+            $missing = Join-Path $dir 'missing.gguf'
+            $results = @(Test-ModelFile -Path $missing, (Join-Path $dir 'a.gguf') -ErrorVariable errs -ErrorAction SilentlyContinue)
+            $results.Count | Should -Be 1
+            $errs.Count | Should -Be 1
+            $errs[0].FullyQualifiedErrorId | Should -Be 'PathNotFound,ModelSecurity.Commands.TestModelFileCommand'
+            $errs[0].TargetObject | Should -Be $missing
+            $errs[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        }
+
+        It 'writes PathNotFound for a missing -LiteralPath' {
+            Test-ModelFile -LiteralPath (Join-Path $dir 'nope[1].gguf') -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs[0].FullyQualifiedErrorId | Should -BeLike 'PathNotFound,*'
+        }
+
+        It 'rejects paths on other providers with PathNotFileSystem' {
+            Test-ModelFile -Path 'Env:PATH' -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs[0].FullyQualifiedErrorId | Should -BeLike 'PathNotFileSystem,*'
+        }
+
+        It 'stops with a terminating error under -ErrorAction Stop' {
+            { Test-ModelFile -Path (Join-Path $dir 'missing.gguf') -ErrorAction Stop } | Should -Throw -ErrorId 'PathNotFound,ModelSecurity.Commands.TestModelFileCommand'
+        }
+    }
+
+    Context 'verdicts' {
+        It 'calls an executable named as a model file Malicious' {
+            $result = Test-ModelFile -LiteralPath (Join-Path $dir 'model.gguf')
+            $result.Format | Should -Be 'Elf'
+            $result.Verdict | Should -Be 'Malicious'
+            $result.Findings[0].RuleId | Should -Be 'MS-FMT-005'
+            $result.Findings[0].Severity | Should -Be 'Critical'
+        }
+
+        It 'never calls a file it has no reader for Clean' {
+            $result = Test-ModelFile -LiteralPath (Join-Path $dir 'a.gguf')
+            $result.Verdict | Should -Be 'Inconclusive'
+            $result.Findings.RuleId | Should -Contain 'MS-FMT-002'
+        }
+
+        It 'identifies a protocol-0 pickle by content whatever its name' {
+            $result = Test-ModelFile -LiteralPath (Join-Path $dir 'nested/deeper/weights.bin')
+            $result.Format | Should -Be 'Pickle'
+            $result.Metadata['PickleProtocol'] | Should -Be '0/1'
+        }
+
+        It 'reads only the head of a large file' {
+            $big = Join-Path $TestDrive 'big.gguf'
+            $stream = [IO.File]::Create($big)
+            try {
+                $header = Get-GgufBytes
+                $stream.Write($header, 0, $header.Length)
+                $stream.SetLength(256MB)
+            }
+            finally {
+                $stream.Dispose()
+            }
+            $result = Test-ModelFile -LiteralPath $big
+            $result.Length | Should -Be 256MB
+            $result.BytesRead | Should -BeLessOrEqual 1MB
+        }
+    }
+
+    Context '-Quiet' {
+        It 'returns one false when any file is not Clean' {
+            $answer = @(Get-ChildItem -LiteralPath $dir -File | Test-ModelFile -Quiet)
+            $answer.Count | Should -Be 1
+            $answer[0] | Should -BeOfType bool
+            $answer[0] | Should -BeFalse
+        }
+
+        It 'returns false when there was no file at all' {
+            $empty = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'empty') -Force
+            Test-ModelFile -LiteralPath $empty.FullName -Quiet | Should -BeFalse
+        }
+    }
+
+    Context 'output' {
+        It 'declares its output types' {
+            (Get-Command Test-ModelFile).OutputType.Name | Should -Contain 'ModelSecurity.Analysis.ModelScanResult'
+            (Get-Command Test-ModelFile).OutputType.Name | Should -Contain 'System.Boolean'
+        }
+
+        It 'formats as a table with the verdict first' {
+            $text = Test-ModelFile -LiteralPath (Join-Path $dir 'model.gguf') | Format-Table | Out-String
+            $text | Should -Match 'Verdict\s+Format'
+            $text | Should -Match 'Malicious'
+        }
+
+        It 'formats findings as a table' {
+            $text = (Test-ModelFile -LiteralPath (Join-Path $dir 'model.gguf')).Findings | Format-Table | Out-String
+            $text | Should -Match 'Severity\s+RuleId'
+        }
+
+        It 'survives serialisation the way remoting and jobs send it' {
+            $result = Test-ModelFile -LiteralPath (Join-Path $dir 'model.gguf')
+            $copy = [Management.Automation.PSSerializer]::Deserialize([Management.Automation.PSSerializer]::Serialize($result, 3))
+            $copy.Verdict | Should -Be 'Malicious'
+            $copy.Path | Should -Be $result.Path
+            $copy.Findings[0].RuleId | Should -Be 'MS-FMT-005'
+        }
+    }
+}
+
+Describe 'Test-ModelFile on the shared corpus' {
+    It 'scans all of ../shared/corpus without an error or an exception' {
+        if (-not (Test-Path -LiteralPath (Join-Path $CorpusRoot 'MANIFEST.tsv'))) {
+            Set-ItResult -Skipped -Because '../shared/corpus not found: corpus tests need the shared folder beside the repository'
+            return
+        }
+        $manifest = Import-Csv -LiteralPath (Join-Path $CorpusRoot 'MANIFEST.tsv') -Delimiter "`t"
+        $results = @(Test-ModelFile -LiteralPath $CorpusRoot -ErrorVariable errs)
+        $errs.Count | Should -Be 0
+        $scanned = @($results | Where-Object { $_.Name -notin 'MANIFEST.tsv', 'PEER_VERDICTS.tsv', 'README.md' })
+        $scanned.Count | Should -Be $manifest.Count
+        $byPath = @{}
+        $manifest | ForEach-Object { $byPath[(Join-Path $CorpusRoot $_.relpath)] = $_ }
+        $benignMalicious = @($scanned | Where-Object { $byPath[$_.Path].label -eq 'benign' -and $_.Verdict -eq 'Malicious' })
+        $benignMalicious.Path | Should -BeNullOrEmpty
+        @($scanned | Where-Object Verdict -EQ 'Clean').Count | Should -Be 0
+    }
+}

@@ -1,0 +1,75 @@
+# Shared by the Pester tests: where the built module is, and how to start a fresh pwsh.
+$ErrorActionPreference = 'Stop'
+
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
+$script:ModuleManifest = Join-Path $script:RepoRoot 'output/ModelSecurity/ModelSecurity.psd1'
+$script:CorpusRoot = Join-Path (Split-Path $script:RepoRoot) 'shared/corpus'
+
+if (-not (Test-Path -LiteralPath $script:ModuleManifest)) {
+    throw "The module is not built: run 'dotnet pwsh -NoProfile -File ./build.ps1 -Task Build' first."
+}
+
+function Get-PwshCommand {
+    # This pwsh as a command line for a child process (under the dotnet tool, 'dotnet pwsh.dll').
+    $processPath = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($processPath) -eq 'dotnet') {
+        return @($processPath, (Join-Path $PSHOME 'pwsh.dll'))
+    }
+    return @($processPath)
+}
+
+function Invoke-ChildPwsh {
+    # Runs a command in a fresh pwsh and returns its output lines; $LASTEXITCODE is the child's.
+    param(
+        [Parameter(Mandatory)][string] $Command,
+        [hashtable] $Environment = @{}
+    )
+    $pwsh = @(Get-PwshCommand)
+    $saved = @{}
+    foreach ($name in $Environment.Keys) {
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $Environment[$name])
+    }
+    try {
+        $arguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $Command)
+        & $pwsh[0] @arguments 2>&1 | ForEach-Object { "$_" }
+    }
+    finally {
+        foreach ($name in $saved.Keys) {
+            [Environment]::SetEnvironmentVariable($name, $saved[$name])
+        }
+    }
+}
+
+function New-TestFile {
+    # Writes bytes (or ASCII text) to a file and returns its FileInfo.
+    param([Parameter(Mandatory)][string] $Path, [byte[]] $Bytes, [string] $Text)
+    $parent = Split-Path -Parent $Path
+    if (-not (Test-Path -LiteralPath $parent)) {
+        New-Item -ItemType Directory -Path $parent | Out-Null
+    }
+    if ($PSBoundParameters.ContainsKey('Text')) {
+        $Bytes = [Text.Encoding]::ASCII.GetBytes($Text)
+    }
+    [IO.File]::WriteAllBytes($Path, $Bytes)
+    Get-Item -LiteralPath $Path
+}
+
+function Get-GgufBytes {
+    # A minimal GGUF v3 header: no tensors, no metadata.
+    $stream = [IO.MemoryStream]::new()
+    $writer = [IO.BinaryWriter]::new($stream)
+    $writer.Write([Text.Encoding]::ASCII.GetBytes('GGUF'))
+    $writer.Write([uint32]3)
+    $writer.Write([uint64]0)
+    $writer.Write([uint64]0)
+    $writer.Flush()
+    $stream.ToArray()
+}
+
+function Get-ElfBytes {
+    $bytes = [byte[]]::new(64)
+    ([byte[]](0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0)).CopyTo($bytes, 0)
+    $bytes[16] = 2
+    $bytes
+}

