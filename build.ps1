@@ -189,7 +189,8 @@ function Invoke-Test {
         $counters = ([xml](Get-Content -LiteralPath $trx -Raw)).TestRun.ResultSummary.Counters
         $xunit.Passed = [int]$counters.passed
         $xunit.Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
-        $xunit.Skipped = [int]$counters.notExecuted
+        # Skipped tests are the ones counted in total but never executed (trx leaves notExecuted at 0).
+        $xunit.Skipped = [int]$counters.total - [int]$counters.executed
     }
     if ($xunitExit -ne 0 -and $xunit.Failed -eq 0) {
         # The run broke before reporting (a build error): count it as a failure, never as a pass.
