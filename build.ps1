@@ -56,6 +56,7 @@ $TestResults = Join-Path $Output 'TestResults'
 $PesterVersion = '5.7.1'
 $ModuleVersion = (Import-PowerShellDataFile (Join-Path $Root 'ModelSecurity.psd1')).ModuleVersion
 $script:Built = $false
+. (Join-Path $Root 'tools/Pwsh.ps1')
 
 function Invoke-Native {
     # Runs a program and stops the build when it fails.
@@ -64,16 +65,6 @@ function Invoke-Native {
     if ($LASTEXITCODE -ne 0) {
         throw "'$FilePath $($ArgumentList -join ' ')' failed with exit code $LASTEXITCODE."
     }
-}
-
-function Get-PwshCommand {
-    # The PowerShell running this script, as a command line for a child process: under the dotnet
-    # tool the process is 'dotnet' and pwsh.dll is its first argument.
-    $processPath = [Environment]::ProcessPath
-    if ([IO.Path]::GetFileNameWithoutExtension($processPath) -eq 'dotnet') {
-        return @($processPath, (Join-Path $PSHOME 'pwsh.dll'))
-    }
-    return @($processPath)
 }
 
 function Invoke-ChildPwsh {

@@ -4,18 +4,10 @@ $ErrorActionPreference = 'Stop'
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
 $script:ModuleManifest = Join-Path $script:RepoRoot 'output/ModelSecurity/ModelSecurity.psd1'
 $script:CorpusRoot = Join-Path (Split-Path $script:RepoRoot) 'shared/corpus'
+. (Join-Path $script:RepoRoot 'tools/Pwsh.ps1')
 
 if (-not (Test-Path -LiteralPath $script:ModuleManifest)) {
     throw "The module is not built: run 'dotnet pwsh -NoProfile -File ./build.ps1 -Task Build' first."
-}
-
-function Get-PwshCommand {
-    # This pwsh as a command line for a child process (under the dotnet tool, 'dotnet pwsh.dll').
-    $processPath = [Environment]::ProcessPath
-    if ([IO.Path]::GetFileNameWithoutExtension($processPath) -eq 'dotnet') {
-        return @($processPath, (Join-Path $PSHOME 'pwsh.dll'))
-    }
-    return @($processPath)
 }
 
 function Invoke-ChildPwsh {
