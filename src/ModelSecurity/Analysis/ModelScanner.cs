@@ -18,6 +18,15 @@ internal static class ModelScanner
     public static ModelScanResult Scan(string path, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        return ScanSource(path, () => ModelFileSource.OpenFile(path));
+    }
+
+    /// <summary>Scans bytes that are already open (tests and nested members use this).</summary>
+    internal static ModelScanResult Scan(string name, Stream content) =>
+        ScanSource(name, () => new ModelFileSource(content));
+
+    private static ModelScanResult ScanSource(string path, Func<ModelFileSource> open)
+    {
         var findings = new List<ModelFinding>();
         var metadata = new OrderedDictionary(StringComparer.Ordinal);
         ModelFormat format = ModelFormat.Unknown;
@@ -26,13 +35,18 @@ internal static class ModelScanner
         ModelFileSource? source = null;
         try
         {
-            source = ModelFileSource.OpenFile(path);
+            source = open();
             length = source.Length;
             format = Analyse(path, source, findings, metadata);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             findings.Add(RuleCatalogue.Finding(RuleIds.FileUnreadable, e.Message));
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // A reader's bug must cost one file its verdict, never the whole pipeline (and never a Clean).
+            findings.Add(RuleCatalogue.Finding(RuleIds.AnalysisFailed, $"{e.GetType().Name}: {e.Message}"));
         }
         finally
         {
@@ -41,16 +55,6 @@ internal static class ModelScanner
         }
 
         return Result(path, format, findings, metadata, length, bytesRead);
-    }
-
-    /// <summary>Scans bytes that are already open (tests and nested members use this).</summary>
-    internal static ModelScanResult Scan(string name, Stream content)
-    {
-        var findings = new List<ModelFinding>();
-        var metadata = new OrderedDictionary(StringComparer.Ordinal);
-        using var source = new ModelFileSource(content);
-        ModelFormat format = Analyse(name, source, findings, metadata);
-        return Result(name, format, findings, metadata, source.Length, source.BytesRead);
     }
 
     private static ModelFormat Analyse(string path, ModelFileSource source, List<ModelFinding> findings, OrderedDictionary metadata)

@@ -12,6 +12,9 @@ internal static class RuleIds
     /// <summary>The file is empty.</summary>
     public const string FileEmpty = "MS-GEN-002";
 
+    /// <summary>A reader failed on the file in a way it did not foresee (a bug in ModelSecurity).</summary>
+    public const string AnalysisFailed = "MS-GEN-003";
+
     /// <summary>The content matches no known format.</summary>
     public const string FormatUnknown = "MS-FMT-001";
 
