@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Collections.ObjectModel;
 using System.IO;
 using System.Management.Automation;
+using System.Runtime.InteropServices;
 using Microsoft.PowerShell.Commands;
 
 namespace ModelSecurity.Commands;
@@ -24,7 +25,9 @@ public abstract class ModelFileCmdlet : ModelSecurityCmdlet
     /// <summary>Parameter set of <c>-InputObject</c>.</summary>
     protected const string InputObjectSet = "InputObject";
 
-    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    // Windows and macOS file names are case-insensitive (by default), Linux's are not.
+    private readonly HashSet<string> _seen = new(
+        RuntimeInformation.IsOSPlatform(OSPlatform.Linux) ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Files or folders; wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
