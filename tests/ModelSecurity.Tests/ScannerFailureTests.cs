@@ -8,30 +8,30 @@ namespace ModelSecurity.Tests;
 /// <summary>Whatever goes wrong while reading, one file gets Inconclusive with a finding; nothing escapes.</summary>
 public class ScannerFailureTests
 {
-    [Fact]
-    public void IOErrorWhileReading_IsInconclusiveFileUnreadable()
+    [Theory]
+    [InlineData(typeof(IOException), RuleIds.FileUnreadable)]
+    [InlineData(typeof(UnauthorizedAccessException), RuleIds.FileUnreadable)]
+    [InlineData(typeof(InvalidOperationException), RuleIds.AnalysisFailed)]
+    [InlineData(typeof(IndexOutOfRangeException), RuleIds.AnalysisFailed)]
+    public void ExceptionWhileReading_IsInconclusiveWithAFinding(Type exceptionType, string expectedRule)
     {
-        using var stream = new FailingStream(new IOException("The device is not ready."));
+        var failure = (Exception)Activator.CreateInstance(exceptionType, "failure injected by the test")!;
+        using var stream = new FailingStream(failure);
 
         ModelScanResult result = ModelScanner.Scan("model.gguf", stream);
 
         Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
         ModelFinding finding = Assert.Single(result.Findings);
-        Assert.Equal(RuleIds.FileUnreadable, finding.RuleId);
-        Assert.Contains("device is not ready", finding.Detail, StringComparison.Ordinal);
+        Assert.Equal(expectedRule, finding.RuleId);
+        Assert.Contains("failure injected by the test", finding.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void UnforeseenReaderException_IsInconclusiveAnalysisFailed()
+    public void Cancellation_IsNotSwallowed()
     {
-        using var stream = new FailingStream(new InvalidOperationException("unexpected state"));
+        using var stream = new FailingStream(new OperationCanceledException());
 
-        ModelScanResult result = ModelScanner.Scan("model.gguf", stream);
-
-        Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
-        ModelFinding finding = Assert.Single(result.Findings);
-        Assert.Equal(RuleIds.AnalysisFailed, finding.RuleId);
-        Assert.Contains("InvalidOperationException", finding.Detail, StringComparison.Ordinal);
+        Assert.Throws<OperationCanceledException>(() => ModelScanner.Scan("model.gguf", stream));
     }
 
     [Fact]
