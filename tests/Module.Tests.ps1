@@ -99,7 +99,7 @@ Describe 'Audit task' {
         $LASTEXITCODE | Should -Be 0 -Because ($lines -join [Environment]::NewLine)
         $text = $lines -join "`n"
         $text | Should -Match 'Malicious\s+Elf\s+MS-FMT-005.*malicious[/\\]qwen2\.5-7b-instruct\.gguf'
-        $text | Should -Match 'Suspicious\s+Pickle\s+MS-FMT-004.*vectors\.safetensors'
+        $text | Should -Match 'Malicious\s+Pickle\s+MS-PKL-001.*vectors\.safetensors'
         $text | Should -Match '8 file\(s\) scanned'
     }
 }

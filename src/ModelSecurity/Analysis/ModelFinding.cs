@@ -1,18 +1,20 @@
+using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace ModelSecurity.Analysis;
 
 /// <summary>One thing a reader found in a file, identified by a stable rule id from the catalogue.</summary>
 public sealed class ModelFinding
 {
-    internal ModelFinding(RuleDefinition rule, string detail, string? location)
+    internal ModelFinding(RuleDefinition rule, string detail, string? location, IEnumerable<string>? extraReferences = null)
     {
         RuleId = rule.Id;
         Severity = rule.Severity;
         Title = rule.Title;
         Detail = detail;
         Location = location;
-        References = rule.References;
+        References = extraReferences is null ? rule.References : rule.References.Concat(extraReferences).Distinct(StringComparer.Ordinal).ToArray();
         Verdict = rule.Verdict;
     }
 

@@ -15,20 +15,24 @@ namespace ModelSecurity.Analysis;
 /// </summary>
 internal static class ModelScanner
 {
-    public static ModelScanResult Scan(string path, CancellationToken cancellationToken)
+    public static ModelScanResult Scan(string path, CancellationToken cancellationToken) =>
+        Scan(path, ScanOptions.Default, cancellationToken);
+
+    public static ModelScanResult Scan(string path, ScanOptions options, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ScanSource(path, () => ModelFileSource.OpenFile(path));
+        return ScanSource(path, () => ModelFileSource.OpenFile(path), options, cancellationToken);
     }
 
-    /// <summary>Scans bytes that are already open (tests and nested members use this).</summary>
-    internal static ModelScanResult Scan(string name, Stream content) =>
-        ScanSource(name, () => new ModelFileSource(content));
+    /// <summary>Scans bytes that are already open (tests use this).</summary>
+    internal static ModelScanResult Scan(string name, Stream content, ScanOptions? options = null) =>
+        ScanSource(name, () => new ModelFileSource(content), options ?? ScanOptions.Default, CancellationToken.None);
 
-    private static ModelScanResult ScanSource(string path, Func<ModelFileSource> open)
+    private static ModelScanResult ScanSource(string path, Func<ModelFileSource> open, ScanOptions options, CancellationToken cancellationToken)
     {
-        var findings = new List<ModelFinding>();
-        var metadata = new OrderedDictionary(StringComparer.Ordinal);
+        var scan = new ScanContext(options, cancellationToken);
+        List<ModelFinding> findings = scan.Findings;
+        OrderedDictionary metadata = scan.Metadata;
         ModelFormat format = ModelFormat.Unknown;
         long length = 0;
         long bytesRead = 0;
@@ -37,7 +41,7 @@ internal static class ModelScanner
         {
             source = open();
             length = source.Length;
-            format = Analyse(path, source, findings, metadata);
+            format = Analyse(path, source, scan);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -54,11 +58,18 @@ internal static class ModelScanner
             source?.Dispose();
         }
 
+        if (scan.Globals.Count > 0)
+        {
+            metadata["PickleGlobals"] = scan.Globals.ToArray();
+        }
+
         return Result(path, format, findings, metadata, length, bytesRead);
     }
 
-    private static ModelFormat Analyse(string path, ModelFileSource source, List<ModelFinding> findings, OrderedDictionary metadata)
+    private static ModelFormat Analyse(string path, ModelFileSource source, ScanContext scan)
     {
+        List<ModelFinding> findings = scan.Findings;
+        OrderedDictionary metadata = scan.Metadata;
         var context = new SniffContext(source);
         FormatMatch match = FormatDetector.Detect(context);
         metadata["FormatDetail"] = match.Description;
@@ -83,6 +94,11 @@ internal static class ModelScanner
                 // A program is not a model: the name check above has already said what it is.
                 break;
             default:
+                if (ModelReaders.TryRead(new ReadContext(scan, source, context, match, member: null, depth: 0)))
+                {
+                    break;
+                }
+
                 findings.Add(RuleCatalogue.Finding(
                     RuleIds.FormatNotAnalysed,
                     $"The content is {match.Description}; this version of ModelSecurity identifies it but has no reader for {format} yet, so nothing inside it was checked."));

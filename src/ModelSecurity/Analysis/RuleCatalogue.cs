@@ -27,8 +27,8 @@ public static class RuleCatalogue
             : throw new KeyNotFoundException($"Rule '{ruleId}' is not in the rule catalogue.");
 
     /// <summary>Makes a finding of rule <paramref name="ruleId"/>.</summary>
-    internal static ModelFinding Finding(string ruleId, string detail, string? location = null) =>
-        new(Get(ruleId), detail, location);
+    internal static ModelFinding Finding(string ruleId, string detail, string? location = null, IEnumerable<string>? extraReferences = null) =>
+        new(Get(ruleId), detail, location, extraReferences);
 
     private static IReadOnlyDictionary<string, RuleDefinition> Load()
     {

@@ -32,4 +32,94 @@ internal static class RuleIds
 
     /// <summary>An executable or script was found among the scanned files.</summary>
     public const string ExecutableFile = "MS-FMT-006";
+
+    // Pickle analysis.
+    /// <summary>Imports a callable that runs code, commands or native code.</summary>
+    public const string PickleCodeExecution = "MS-PKL-001";
+
+    /// <summary>Imports a global outside the allowlist (default deny).</summary>
+    public const string PickleNotAllowlisted = "MS-PKL-002";
+
+    /// <summary>Walks a dunder attribute.</summary>
+    public const string PickleDunder = "MS-PKL-003";
+
+    /// <summary>Imports a universal resolver.</summary>
+    public const string PickleResolver = "MS-PKL-004";
+
+    /// <summary>Imports a nested deserialiser.</summary>
+    public const string PickleNestedLoader = "MS-PKL-005";
+
+    /// <summary>Imports a callable that reaches files, network or the process.</summary>
+    public const string PickleSideEffect = "MS-PKL-006";
+
+    /// <summary>Calls something that cannot be known statically.</summary>
+    public const string PickleUnknownCallable = "MS-PKL-007";
+
+    /// <summary>Writes state into an imported object.</summary>
+    public const string PickleMutatesGlobal = "MS-PKL-008";
+
+    /// <summary>Container opcode on a non-container object.</summary>
+    public const string PickleContainerMisuse = "MS-PKL-009";
+
+    /// <summary>FRAME boundary divergence between unpicklers.</summary>
+    public const string PickleDesync = "MS-PKL-010";
+
+    /// <summary>Malformed or truncated pickle.</summary>
+    public const string PickleMalformed = "MS-PKL-011";
+
+    /// <summary>A resource limit stopped the analysis.</summary>
+    public const string PickleLimit = "MS-PKL-012";
+
+    /// <summary>Stream oddity worth a note.</summary>
+    public const string PickleOddity = "MS-PKL-013";
+
+    /// <summary>Pickle bytes embedded in data.</summary>
+    public const string PickleEmbedded = "MS-PKL-014";
+
+    /// <summary>A call receives code or a shell command as an argument.</summary>
+    public const string PickleCodeArgument = "MS-PKL-015";
+
+    /// <summary>Data strings hold code or shell commands.</summary>
+    public const string PickleCodeInData = "MS-PKL-016";
+
+    // Archives and containers.
+    /// <summary>Zip local and central names differ.</summary>
+    public const string ZipNameMismatch = "MS-ARC-001";
+
+    /// <summary>Zip encryption or patched-data flag bits on plain data.</summary>
+    public const string ZipFlagBits = "MS-ARC-002";
+
+    /// <summary>Zip CRC-32 mismatch.</summary>
+    public const string ZipCrcMismatch = "MS-ARC-003";
+
+    /// <summary>Duplicate member names.</summary>
+    public const string ArchiveDuplicateName = "MS-ARC-004";
+
+    /// <summary>Member path escapes the extraction folder.</summary>
+    public const string ArchivePathTraversal = "MS-ARC-005";
+
+    /// <summary>Hidden, overlapping or prepended data.</summary>
+    public const string ArchiveHiddenData = "MS-ARC-006";
+
+    /// <summary>A member could not be read.</summary>
+    public const string ArchiveMemberUnreadable = "MS-ARC-007";
+
+    /// <summary>Decompression limit reached.</summary>
+    public const string ArchiveBomb = "MS-ARC-008";
+
+    /// <summary>Link or special member.</summary>
+    public const string ArchiveLink = "MS-ARC-009";
+
+    /// <summary>Member the loader does not use, or a pickle under another name.</summary>
+    public const string ArchiveUnexpectedMember = "MS-ARC-010";
+
+    /// <summary>TorchScript code present.</summary>
+    public const string TorchScriptCode = "MS-ARC-011";
+
+    // NumPy.
+    /// <summary>Object array (data is a pickle).</summary>
+    public const string NumPyObjectArray = "MS-NPY-001";
+
+    /// <summary>Malformed .npy header or size mismatch.</summary>
+    public const string NumPyMalformed = "MS-NPY-002";
 }

@@ -1,0 +1,171 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Specialized;
+using System.IO;
+using System.Threading;
+using ModelSecurity.Formats;
+using ModelSecurity.Formats.Pickle;
+
+namespace ModelSecurity.Analysis;
+
+/// <summary>Limits that keep one file's scan bounded in memory and time, whatever its headers claim.</summary>
+internal sealed class ScanLimits
+{
+    public static readonly ScanLimits Default = new();
+
+    /// <summary>Containers inside containers (a pickle in a zip in a gzip is depth 2).</summary>
+    public int MaxDepth { get; init; } = 6;
+
+    /// <summary>Largest member or decompressed stream read whole into memory.</summary>
+    public long MaxMemberBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>Total bytes extracted or decompressed for one file, across all members.</summary>
+    public long MaxExtractedBytes { get; init; } = 1024L * 1024 * 1024;
+
+    /// <summary>Bytes of each archive member read to recognise its content.</summary>
+    public int MemberSniffBytes { get; init; } = 4096;
+
+    /// <summary>Members examined per archive.</summary>
+    public int MaxMembers { get; init; } = 100_000;
+
+    public PickleLimits Pickle { get; init; } = PickleLimits.Default;
+}
+
+/// <summary>What a scan is asked to apply: the pickle policy and the limits.</summary>
+internal sealed class ScanOptions
+{
+    public static readonly ScanOptions Default = new(PicklePolicy.Default, ScanLimits.Default);
+
+    public ScanOptions(PicklePolicy policy, ScanLimits limits)
+    {
+        Policy = policy;
+        Limits = limits;
+    }
+
+    public PicklePolicy Policy { get; }
+
+    public ScanLimits Limits { get; }
+}
+
+/// <summary>The state of one top-level file's scan, shared by every nested member.</summary>
+internal sealed class ScanContext
+{
+    private readonly List<string> _globals = new();
+    private readonly HashSet<string> _globalSet = new(StringComparer.Ordinal);
+
+    public ScanContext(ScanOptions options, CancellationToken cancellationToken)
+    {
+        Options = options;
+        CancellationToken = cancellationToken;
+    }
+
+    public ScanOptions Options { get; }
+
+    public CancellationToken CancellationToken { get; }
+
+    public List<ModelFinding> Findings { get; } = new();
+
+    public OrderedDictionary Metadata { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Bytes extracted or decompressed so far.</summary>
+    public long ExtractedBytes { get; set; }
+
+    /// <summary>Every pickle global imported anywhere in the file, in first-seen order.</summary>
+    public IReadOnlyList<string> Globals => _globals;
+
+    public void AddGlobal(string qualifiedName)
+    {
+        if (_globalSet.Add(qualifiedName))
+        {
+            _globals.Add(qualifiedName);
+        }
+    }
+}
+
+/// <summary>
+/// One piece of content being read: the top-level file or a member inside a container. Findings are
+/// reported through it so their location names the member path.
+/// </summary>
+internal sealed class ReadContext
+{
+    public ReadContext(ScanContext scan, ModelFileSource source, SniffContext sniff, FormatMatch match, string? member, int depth)
+    {
+        Scan = scan;
+        Source = source;
+        Sniff = sniff;
+        Match = match;
+        Member = member;
+        Depth = depth;
+    }
+
+    public ScanContext Scan { get; }
+
+    public ModelFileSource Source { get; }
+
+    public SniffContext Sniff { get; }
+
+    public FormatMatch Match { get; }
+
+    public ModelFormat Format => Match.Format;
+
+    /// <summary>Path of this content inside the top-level file ("archive/data.pkl", "&lt;gzip&gt;/x.pkl"), null for the file itself.</summary>
+    public string? Member { get; }
+
+    public int Depth { get; }
+
+    public ScanLimits Limits => Scan.Options.Limits;
+
+    public CancellationToken CancellationToken => Scan.CancellationToken;
+
+    /// <summary>Joins this content's member path with a location inside it.</summary>
+    public string? Locate(string? location) =>
+        Member is null ? location : location is null ? Member : $"{Member}, {location}";
+
+    /// <summary>Reports a finding of rule <paramref name="ruleId"/> at <paramref name="location"/> within this content.</summary>
+    public void Report(string ruleId, string detail, string? location = null, IEnumerable<string>? references = null) =>
+        Scan.Findings.Add(RuleCatalogue.Finding(ruleId, detail, Locate(location), references));
+
+    /// <summary>The member path of a child named <paramref name="name"/>.</summary>
+    public string ChildPath(string name) => Member is null ? name : $"{Member}/{name}";
+
+    /// <summary>
+    /// Reads bytes taken out of this content (an archive member, decompressed data) as content of
+    /// their own: detects the format and hands it to its reader. Returns the format found.
+    /// </summary>
+    public ModelFormat ScanNested(string name, byte[] content)
+    {
+        string path = ChildPath(name);
+        if (Depth + 1 > Limits.MaxDepth)
+        {
+            Scan.Findings.Add(RuleCatalogue.Finding(
+                RuleIds.ArchiveMemberUnreadable,
+                $"Containers are nested more than {Limits.MaxDepth} deep; this member was not opened.",
+                path));
+            return ModelFormat.Unknown;
+        }
+
+        using var stream = new MemoryStream(content, writable: false);
+        using var source = new ModelFileSource(stream);
+        var sniff = new SniffContext(source);
+        FormatMatch match = FormatDetector.Detect(sniff);
+        var child = new ReadContext(Scan, source, sniff, match, path, Depth + 1);
+        ModelReaders.ReadNested(child);
+        return match.Format;
+    }
+
+    /// <summary>Counts extracted bytes against the per-file budget; false (with a finding) when it is spent.</summary>
+    public bool TryReserve(long bytes, string name)
+    {
+        if (Scan.ExtractedBytes + bytes > Limits.MaxExtractedBytes)
+        {
+            Scan.Findings.Add(RuleCatalogue.Finding(
+                RuleIds.ArchiveBomb,
+                $"Extracting {bytes:N0} more bytes would pass the {Limits.MaxExtractedBytes:N0}-byte budget for one file; the member was not read.",
+                ChildPath(name)));
+            return false;
+        }
+
+        Scan.ExtractedBytes += bytes;
+        return true;
+    }
+}

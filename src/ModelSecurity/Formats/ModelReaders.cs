@@ -1,0 +1,75 @@
+using System.Collections.Generic;
+using ModelSecurity.Analysis;
+using ModelSecurity.Formats.Pickle;
+
+namespace ModelSecurity.Formats;
+
+/// <summary>Reads one format family's content and reports what it finds through the context.</summary>
+internal interface IModelReader
+{
+    void Read(ReadContext context);
+}
+
+/// <summary>
+/// Which reader reads which format: the one place to look for "does ModelSecurity analyse X?". A
+/// format with no reader is reported as recognised but not analysed (never Clean).
+/// </summary>
+internal static class ModelReaders
+{
+    private static readonly Dictionary<ModelFormat, IModelReader> Readers = Build();
+
+    /// <summary>True when a reader exists for the format.</summary>
+    public static bool Has(ModelFormat format) => Readers.ContainsKey(format);
+
+    /// <summary>Reads top-level content; false when no reader exists for its format.</summary>
+    public static bool TryRead(ReadContext context)
+    {
+        if (!Readers.TryGetValue(context.Format, out IModelReader? reader))
+        {
+            return false;
+        }
+
+        reader.Read(context);
+        return true;
+    }
+
+    /// <summary>
+    /// Reads content found inside a container. Formats that can carry code or models are read or
+    /// reported as not analysed; plain data (tensor bytes, text, images, unrecognised bytes) is what
+    /// containers are made of and needs no finding.
+    /// </summary>
+    public static void ReadNested(ReadContext context)
+    {
+        ModelFormat format = context.Format;
+        if (TryRead(context))
+        {
+            return;
+        }
+
+        if (format.IsExecutable())
+        {
+            context.Report(RuleIds.ExecutableFile, $"The member is {context.Match.Description}.");
+            return;
+        }
+
+        if (format is ModelFormat.Unknown or ModelFormat.Empty or ModelFormat.Text or ModelFormat.Image)
+        {
+            return;
+        }
+
+        context.Report(
+            RuleIds.FormatNotAnalysed,
+            $"The member is {context.Match.Description}; this version of ModelSecurity has no reader for {format} yet, so its content was not checked.");
+    }
+
+    private static Dictionary<ModelFormat, IModelReader> Build()
+    {
+        var readers = new Dictionary<ModelFormat, IModelReader>();
+        var pickle = new PickleReader();
+        readers[ModelFormat.Pickle] = pickle;
+        readers[ModelFormat.Joblib] = pickle;
+        readers[ModelFormat.PyTorchLegacy] = pickle;
+        readers[ModelFormat.NumPy] = new NumPy.NumPyReader();
+        return readers;
+    }
+}
