@@ -50,6 +50,14 @@ internal sealed class PickleDenyEntry
 
     public IReadOnlyList<string> Sources { get; }
 
+    /// <summary>Gravity for choosing between several matches: running code outranks touching files.</summary>
+    public int Rank => Category switch
+    {
+        "CodeExecution" or "CommandExecution" or "NativeCode" => 3,
+        "UniversalResolver" or "NestedDeserialisation" => 2,
+        _ => 1,
+    };
+
     /// <summary>The rule a match of this entry reports.</summary>
     public string RuleId => Category switch
     {
@@ -189,14 +197,22 @@ internal sealed class PicklePolicy
             return new PickleDecision(PickleDecisionKind.Allowed, pack);
         }
 
+        // Every reading of the name is checked; the gravest match explains it (shutil.os.system is os.system, not shutil).
+        PickleDenyEntry? best = null;
+        string? bestName = null;
         foreach ((string candidateModule, string candidateName) in Candidates(module, nameParts))
         {
             PickleDenyEntry? entry = MatchDeny(data, candidateModule, candidateName);
-            if (entry is not null)
+            if (entry is not null && (best is null || entry.Rank > best.Rank))
             {
-                string resolved = candidateModule + "." + candidateName;
-                return new PickleDecision(PickleDecisionKind.Denied, entry: entry, matchedAs: resolved == qualified ? null : resolved);
+                best = entry;
+                bestName = candidateModule + "." + candidateName;
             }
+        }
+
+        if (best is not null)
+        {
+            return new PickleDecision(PickleDecisionKind.Denied, entry: best, matchedAs: bestName == qualified ? null : bestName);
         }
 
         if (_userAllowed.Contains(qualified))

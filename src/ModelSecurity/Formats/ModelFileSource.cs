@@ -97,10 +97,20 @@ internal sealed class ModelFileSource : IDisposable
             return;
         }
 
+        // Binary search: a zip with 100,000 members makes as many reads.
         int first = 0;
-        while (first < _touched.Count && _touched[first].End < start)
+        int high = _touched.Count;
+        while (first < high)
         {
-            first++;
+            int middle = (first + high) >> 1;
+            if (_touched[middle].End < start)
+            {
+                first = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
         }
 
         int last = first;

@@ -111,7 +111,8 @@ internal sealed class PickleSniffer : IFormatSniffer
             pos = next;
         }
 
-        return opensWithImport;
+        // The head ran out mid-stream: a long run of valid opcodes is a pickle bigger than the head.
+        return opensWithImport || (!isWholeFile && ops >= 8);
     }
 
     private static long MemoKey(byte[] data, int pos, byte op)
