@@ -88,8 +88,9 @@ internal sealed class ScanContext
 /// </summary>
 internal sealed class ReadContext
 {
-    public ReadContext(ScanContext scan, ModelFileSource source, SniffContext sniff, FormatMatch match, string? member, int depth)
+    public ReadContext(ScanContext scan, ModelFileSource source, SniffContext sniff, FormatMatch match, string? member, int depth, ModelFormat? container = null)
     {
+        Container = container;
         Scan = scan;
         Source = source;
         Sniff = sniff;
@@ -112,6 +113,9 @@ internal sealed class ReadContext
     public string? Member { get; }
 
     public int Depth { get; }
+
+    /// <summary>The format of the container this content was taken from (null for the file itself).</summary>
+    public ModelFormat? Container { get; }
 
     public ScanLimits Limits => Scan.Options.Limits;
 
@@ -148,9 +152,27 @@ internal sealed class ReadContext
         using var source = new ModelFileSource(stream);
         var sniff = new SniffContext(source);
         FormatMatch match = FormatDetector.Detect(sniff);
-        var child = new ReadContext(Scan, source, sniff, match, path, Depth + 1);
+        var child = new ReadContext(Scan, source, sniff, match, path, Depth + 1, Format);
         ModelReaders.ReadNested(child);
         return match.Format;
+    }
+
+    /// <summary>
+    /// Recognises a member's content from its first bytes. A protocol 0/1 pickle longer than the
+    /// bytes at hand is still taken for one when its opcodes run on to the end of them.
+    /// </summary>
+    public static FormatMatch DetectHead(byte[] head, long fullLength)
+    {
+        using var stream = new MemoryStream(head, writable: false);
+        using var source = new ModelFileSource(stream);
+        FormatMatch match = FormatDetector.Detect(new SniffContext(source));
+        if (match.Format is ModelFormat.Unknown or ModelFormat.Text && fullLength > head.Length
+            && PickleSniffer.LooksLikeUnframedPickle(head, isWholeFile: false))
+        {
+            return new FormatMatch(ModelFormat.Pickle, "pickle protocol 0/1");
+        }
+
+        return match;
     }
 
     /// <summary>Counts extracted bytes against the per-file budget; false (with a finding) when it is spent.</summary>

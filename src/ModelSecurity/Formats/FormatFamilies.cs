@@ -12,4 +12,8 @@ internal static class FormatFamilies
         ModelFormat.Pickle or ModelFormat.Joblib or ModelFormat.PyTorchZip or ModelFormat.PyTorchLegacy
         or ModelFormat.PyTorchTar or ModelFormat.TorchScript or ModelFormat.Keras or ModelFormat.Skops
         or ModelFormat.NeMo;
+
+    /// <summary>Formats whose content is a pickle stream read by a loader that unpickles it.</summary>
+    public static bool IsPickleFamily(this ModelFormat format) => format is
+        ModelFormat.Pickle or ModelFormat.Joblib or ModelFormat.PyTorchLegacy;
 }

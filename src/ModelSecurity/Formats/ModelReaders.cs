@@ -70,6 +70,11 @@ internal static class ModelReaders
         readers[ModelFormat.Joblib] = pickle;
         readers[ModelFormat.PyTorchLegacy] = pickle;
         readers[ModelFormat.NumPy] = new NumPy.NumPyReader();
+        var zip = new Zip.ZipModelReader();
+        foreach (ModelFormat format in new[] { ModelFormat.PyTorchZip, ModelFormat.TorchScript, ModelFormat.NumPyArchive, ModelFormat.Zip, ModelFormat.Keras, ModelFormat.Skops })
+        {
+            readers[format] = zip;
+        }
         return readers;
     }
 }

@@ -39,6 +39,7 @@ internal sealed class NumPyReader : IModelReader
                 header.DataOffset,
                 context.Source.Length,
                 new PickleAnalysis.StreamOptions { Location = "array data" });
+            CheckShortHeaderLength(context, header);
             return;
         }
 
@@ -49,5 +50,31 @@ internal sealed class NumPyReader : IModelReader
                 $"Shape and dtype call for {expected:N0} bytes of data but the file holds {available:N0}: numpy.load fails (truncated or tampered file).",
                 "array data");
         }
+    }
+
+    /// <summary>
+    /// A header-length field that stops inside the header's padding makes numpy unpickle from the
+    /// padding (and fail) while readers that skip to the newline unpickle what follows: both readings
+    /// are analysed, and the disagreement is reported.
+    /// </summary>
+    private static void CheckShortHeaderLength(ReadContext context, NpyHeader header)
+    {
+        byte[] probe = context.Source.ReadBlock(header.DataOffset, 256);
+        int newline = System.Array.IndexOf(probe, (byte)'\n');
+        if (newline < 0 || probe.Take(newline).Any(b => b != (byte)' '))
+        {
+            return;
+        }
+
+        long alternative = header.DataOffset + newline + 1;
+        context.Report(
+            RuleIds.NumPyMalformed,
+            $"The header-length field ends the header at byte {header.DataOffset:N0}, inside its padding: numpy unpickles from there, readers that skip to the newline unpickle from byte {alternative:N0}. Both were analysed.",
+            "header");
+        PickleAnalysis.Analyse(
+            context,
+            alternative,
+            context.Source.Length,
+            new PickleAnalysis.StreamOptions { Location = $"array data from byte {alternative}" });
     }
 }

@@ -12,6 +12,9 @@ internal sealed class PickleReader : IModelReader
     public void Read(ReadContext context)
     {
         bool legacy = context.Format == ModelFormat.PyTorchLegacy;
+
+        // Inside PyTorch archives the loader resolves persistent ids to storages.
+        bool torchArchive = context.Container is ModelFormat.PyTorchZip or ModelFormat.TorchScript or ModelFormat.PyTorchTar;
         PickleTrace trace = PickleAnalysis.Analyse(
             context,
             0,
@@ -19,7 +22,7 @@ internal sealed class PickleReader : IModelReader
             new PickleAnalysis.StreamOptions
             {
                 Mode = legacy ? PickleStreamMode.TorchLegacy : PickleStreamMode.Stream,
-                PersistentIdsExpected = legacy,
+                PersistentIdsExpected = legacy || torchArchive,
             });
 
         if (legacy && trace.Complete && trace.Pickles < 5)
