@@ -100,6 +100,6 @@ Describe 'Audit task' {
         $text = $lines -join "`n"
         $text | Should -Match 'Malicious\s+Elf\s+MS-FMT-005.*malicious[/\\]qwen2\.5-7b-instruct\.gguf'
         $text | Should -Match 'Malicious\s+Pickle\s+MS-PKL-001.*vectors\.safetensors'
-        $text | Should -Match '8 file\(s\) scanned'
+        $text | Should -Match '9 file\(s\) scanned'
     }
 }

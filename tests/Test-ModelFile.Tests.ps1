@@ -107,6 +107,15 @@ Describe 'Test-ModelFile' {
             $result.Metadata['PickleProtocol'] | Should -Be '0/1'
         }
 
+        It 'calls a pickle that runs os.system Malicious, naming the global and where it is' {
+            $result = Test-ModelFile -LiteralPath (Join-Path $dir 'nested/deeper/weights.bin')
+            $result.Verdict | Should -Be 'Malicious'
+            $finding = $result.Findings | Where-Object RuleId -EQ 'MS-PKL-001'
+            $finding.Detail | Should -Match 'os\.system'
+            $finding.Location | Should -Match '^byte 0 \(GLOBAL\)$'
+            $result.Metadata['PickleGlobals'] | Should -Be @('os.system')
+        }
+
         It 'reads only the head of a large file' {
             $big = Join-Path $TestDrive 'big.gguf'
             $stream = [IO.File]::Create($big)
@@ -121,6 +130,54 @@ Describe 'Test-ModelFile' {
             $result = Test-ModelFile -LiteralPath $big
             $result.Length | Should -Be 256MB
             $result.BytesRead | Should -BeLessOrEqual 1MB
+        }
+    }
+
+    Context 'pickle allowlist' {
+        BeforeAll {
+            # PROTO 4, STACK_GLOBAL my_project.models Net, EMPTY_TUPLE, REDUCE, STOP: an unknown class.
+            $bytes = [Collections.Generic.List[byte]]::new()
+            $bytes.AddRange([byte[]](0x80, 0x04))
+            foreach ($s in 'my_project.models', 'Net') {
+                $bytes.Add(0x8C); $bytes.Add([byte]$s.Length); $bytes.AddRange([Text.Encoding]::ASCII.GetBytes($s))
+            }
+            $bytes.AddRange([byte[]](0x93, 0x29, 0x52, 0x2E))
+            $custom = New-TestFile -Path (Join-Path $TestDrive 'allow/custom.pkl') -Bytes $bytes.ToArray()
+            $evil = Join-Path $dir 'nested/deeper/weights.bin'
+        }
+
+        It 'calls an import outside the allowlist Suspicious and says how to accept it' {
+            $result = Test-ModelFile -LiteralPath $custom
+            $result.Verdict | Should -Be 'Suspicious'
+            $result.Findings[0].RuleId | Should -Be 'MS-PKL-002'
+            $result.Findings[0].Detail | Should -Match "-AllowGlobal 'my_project\.models\.Net'"
+        }
+
+        It 'accepts it with -AllowGlobal' {
+            (Test-ModelFile -LiteralPath $custom -AllowGlobal 'my_project.models.Net').Verdict | Should -Be 'Clean'
+        }
+
+        It 'accepts it with a policy file' {
+            $policy = New-TestFile -Path (Join-Path $TestDrive 'allow/policy.json') -Text '{ // reviewed
+  "pickle": { "allowGlobals": [ "my_project.models.Net", ] } }'
+            (Test-ModelFile -LiteralPath $custom -PolicyPath $policy).Verdict | Should -Be 'Clean'
+        }
+
+        It 'never accepts a denylisted name, whatever is allowed' {
+            (Test-ModelFile -LiteralPath $evil -AllowGlobal 'os.system').Verdict | Should -Be 'Malicious'
+        }
+
+        It 'stops with AllowGlobalInvalid for a name that is not module.name' {
+            { Test-ModelFile -LiteralPath $custom -AllowGlobal 'Net' } |
+                Should -Throw -ErrorId 'AllowGlobalInvalid,ModelSecurity.Commands.TestModelFileCommand'
+        }
+
+        It 'stops with PolicyNotFound and PolicyInvalid for a bad policy file' {
+            { Test-ModelFile -LiteralPath $custom -PolicyPath (Join-Path $TestDrive 'missing.json') } |
+                Should -Throw -ErrorId 'PolicyNotFound,ModelSecurity.Commands.TestModelFileCommand'
+            $bad = New-TestFile -Path (Join-Path $TestDrive 'allow/bad.json') -Text '{ "pickle": { "allowGlobals": "x.y" } }'
+            { Test-ModelFile -LiteralPath $custom -PolicyPath $bad } |
+                Should -Throw -ErrorId 'PolicyInvalid,ModelSecurity.Commands.TestModelFileCommand'
         }
     }
 

@@ -7,6 +7,7 @@
     Every file is made here from bytes; nothing is downloaded. The malicious samples are inert data:
     nothing ever loads them, and ModelSecurity never executes anything. They look the way real
     attacks look on disk:
+      benign/pytorch_model.bin           a PyTorch zip checkpoint: a state dict with one tensor, as torch.save writes it
       malicious/pytorch_model.bin        a protocol-0 pickle that calls os.system when unpickled
       malicious/vectors.safetensors      a protocol-4 pickle (builtins.eval) named as SafeTensors
       malicious/qwen2.5-7b-instruct.gguf a native ELF executable named as a GGUF model
@@ -82,6 +83,48 @@ function New-Protocol4EvalPickle {
     return $w.BaseStream.ToArray()
 }
 
+function New-StateDictPickle {
+    # Protocol 2, as torch.save writes data.pkl: OrderedDict(weight = torch._utils._rebuild_tensor_v2(
+    # <storage 'storage', torch.FloatStorage, '0', 'cpu', 4>, 0, (4,), (1,), False, OrderedDict())).
+    $w = New-ByteWriter
+    $ascii = [Text.Encoding]::ASCII
+    $global = { param($module, $name) $w.Write([byte]0x63); $w.Write($ascii.GetBytes("$module`n$name`n")) }
+    $text = { param($value) $bytes = $ascii.GetBytes($value); $w.Write([byte]0x58); $w.Write([uint32]$bytes.Length); $w.Write($bytes) }
+    $int = { param([int] $value) $w.Write([byte]0x4A); $w.Write($value) }
+    $w.Write([byte[]](0x80, 0x02))
+    & $global 'collections' 'OrderedDict'; $w.Write([byte[]](0x29, 0x52))
+    & $text 'weight'
+    & $global 'torch._utils' '_rebuild_tensor_v2'
+    $w.Write([byte]0x28)
+    $w.Write([byte]0x28); & $text 'storage'; & $global 'torch' 'FloatStorage'; & $text '0'; & $text 'cpu'; & $int 4; $w.Write([byte[]](0x74, 0x51))
+    & $int 0; & $int 4; $w.Write([byte]0x85); & $int 1; $w.Write([byte]0x85); $w.Write([byte]0x89)
+    & $global 'collections' 'OrderedDict'; $w.Write([byte[]](0x29, 0x52))
+    $w.Write([byte[]](0x74, 0x52, 0x73, 0x2E))
+    return $w.BaseStream.ToArray()
+}
+
+function New-TorchZipBytes {
+    # The records torch.save writes under the archive's folder; the storage holds four float32 values.
+    $buffer = [IO.MemoryStream]::new()
+    $zip = [IO.Compression.ZipArchive]::new($buffer, [IO.Compression.ZipArchiveMode]::Create, $true)
+    $records = [ordered]@{
+        'pytorch_model/data.pkl'               = New-StateDictPickle
+        'pytorch_model/.format_version'        = [Text.Encoding]::ASCII.GetBytes('1')
+        'pytorch_model/byteorder'              = [Text.Encoding]::ASCII.GetBytes('little')
+        'pytorch_model/data/0'                 = [byte[]]::new(16)
+        'pytorch_model/version'                = [Text.Encoding]::ASCII.GetBytes("3`n")
+        'pytorch_model/.data/serialization_id' = [Text.Encoding]::ASCII.GetBytes('0123456789012345678901234567890123456789')
+    }
+    foreach ($name in $records.Keys) {
+        $entry = $zip.CreateEntry($name, [IO.Compression.CompressionLevel]::NoCompression)
+        $stream = $entry.Open()
+        $stream.Write($records[$name], 0, $records[$name].Length)
+        $stream.Dispose()
+    }
+    $zip.Dispose()
+    return $buffer.ToArray()
+}
+
 function New-ElfBytes {
     # A minimal ELF64 x86-64 executable header (e_type = ET_EXEC), padded to 128 bytes.
     $bytes = [byte[]]::new(128)
@@ -100,6 +143,7 @@ New-Item -ItemType Directory -Path $benign, $malicious -Force | Out-Null
 [IO.File]::WriteAllBytes((Join-Path $benign 'tinyllama-1.1b-chat.Q4_K_M.gguf'), (New-GgufBytes))
 [IO.File]::WriteAllBytes((Join-Path $benign 'model.safetensors'), (New-SafeTensorsBytes))
 [IO.File]::WriteAllBytes((Join-Path $benign 'embeddings.npy'), (New-NpyBytes))
+[IO.File]::WriteAllBytes((Join-Path $benign 'pytorch_model.bin'), (New-TorchZipBytes))
 [IO.File]::WriteAllText((Join-Path $benign 'config.json'), '{"architectures":["LlamaForCausalLM"],"model_type":"llama","torch_dtype":"float16"}')
 
 [IO.File]::WriteAllBytes((Join-Path $malicious 'pytorch_model.bin'), [Text.Encoding]::ASCII.GetBytes("cos`nsystem`n(S'echo pwned'`ntR."))

@@ -14,4 +14,13 @@ internal static class ErrorIds
 
     /// <summary>A folder to scan could not be listed.</summary>
     public const string DirectoryUnreadable = nameof(DirectoryUnreadable);
+
+    /// <summary>An -AllowGlobal value is not of the form module.name.</summary>
+    public const string AllowGlobalInvalid = nameof(AllowGlobalInvalid);
+
+    /// <summary>The -PolicyPath file does not exist or cannot be read.</summary>
+    public const string PolicyNotFound = nameof(PolicyNotFound);
+
+    /// <summary>The -PolicyPath file is not a valid policy.</summary>
+    public const string PolicyInvalid = nameof(PolicyInvalid);
 }
