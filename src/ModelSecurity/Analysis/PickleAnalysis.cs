@@ -103,7 +103,7 @@ internal static class PickleAnalysis
             case PickleDecisionKind.Denied:
                 PickleDenyEntry entry = decision.Entry!;
                 string via = decision.MatchedAs is null ? string.Empty : $", reached as {decision.MatchedAs} through an attribute walk";
-                string listed = entry.WholeModule ? $"the whole {entry.Module} module" : $"{entry.Module}.{{{string.Join(", ", entry.Names.OrderBy(n => n, StringComparer.Ordinal))}}}";
+                string listed = entry.WholeModule ? $"the whole {entry.Module} module" : decision.MatchedAs ?? name;
                 string sources = entry.Sources.Count == 0 ? string.Empty : $"; also listed by {string.Join(", ", entry.Sources)}";
                 report(
                     entry.RuleId,
