@@ -90,17 +90,20 @@ function Invoke-Build {
     Invoke-Native dotnet @('publish', (Join-Path $Root 'src/ModelSecurity/ModelSecurity.csproj'),
         '--configuration', $Configuration, '--output', $publish, "-p:Version=$ModuleVersion", '--nologo', '--verbosity', 'quiet')
 
-    # Stage an allow-list only: the module runs on the System.Text.Json inside PowerShell 7.4+,
-    # so none of the publish folder's System.* assemblies ship.
+    # Stage an allow-list only: the module runs on the .NET inside PowerShell 7.4+, so none of the
+    # publish folder's System.* assemblies ship. SharpCompress (bzip2, xz, LZMA, zstd and the 7z
+    # codecs) is the one third-party assembly; its net8.0 build depends on nothing else.
     if (Test-Path $ModuleOut) {
         Remove-Item -LiteralPath $ModuleOut -Recurse -Force
     }
     New-Item -ItemType Directory -Path $ModuleOut | Out-Null
     Copy-Item -LiteralPath (Join-Path $publish 'ModelSecurity.dll') -Destination $ModuleOut
+    Copy-Item -LiteralPath (Join-Path $publish 'SharpCompress.dll') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'ModelSecurity.psd1') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/ModelSecurity.Format.ps1xml') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/ModelSecurity.Types.ps1xml') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'LICENSE') -Destination $ModuleOut
+    Copy-Item -LiteralPath (Join-Path $Root 'THIRD-PARTY-NOTICES.txt') -Destination $ModuleOut
     Invoke-Help
     $script:Built = $true
     Write-Information "Built ModelSecurity $ModuleVersion in $ModuleOut" -InformationAction Continue

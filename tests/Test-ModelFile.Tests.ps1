@@ -133,6 +133,18 @@ Describe 'Test-ModelFile' {
         }
     }
 
+    Context 'containers' {
+        It 'decompresses an xz-wrapped pickle with the bundled codec and finds its payload' {
+            # xz -c of the protocol-0 pickle "cposix\nsystem\n(S'id'\ntR."
+            $xz = [Convert]::FromBase64String('/Td6WFoAAATm1rRGAgAhARYAAAB0L+WjAQAXY3Bvc2l4CnN5c3RlbQooUydpZCcKdFIuAIE7nj2GIJD0AAEwGI4brOwftvN9AQAAAAAEWVo=')
+            $file = New-TestFile -Path (Join-Path $TestDrive 'containers/model.pkl.xz') -Bytes $xz
+            $result = Test-ModelFile -LiteralPath $file
+            $result.Format | Should -Be 'Xz'
+            $result.Verdict | Should -Be 'Malicious'
+            ($result.Findings | Where-Object RuleId -EQ 'MS-PKL-001').Location | Should -Match '^<xz>, byte 0'
+        }
+    }
+
     Context 'pickle allowlist' {
         BeforeAll {
             # PROTO 4, STACK_GLOBAL my_project.models Net, EMPTY_TUPLE, REDUCE, STOP: an unknown class.

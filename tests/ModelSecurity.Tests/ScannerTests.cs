@@ -176,7 +176,13 @@ public class ScannerTests
             ModelScanResult result = Scan.Bytes("model.bin", truncated);
 
             Assert.Equal(length, result.Length);
-            Assert.NotEqual(ScanVerdict.Clean, result.Verdict);
+
+            // Cutting only trailing padding (a tar's second end block) leaves a file every loader reads whole.
+            bool onlyPaddingCut = bytes.AsSpan(length).IndexOfAnyExcept((byte)0) < 0 && result.Format is ModelFormat.Tar or ModelFormat.PyTorchTar;
+            if (!onlyPaddingCut)
+            {
+                Assert.True(result.Verdict != ScanVerdict.Clean, $"{name} cut to {length} of {bytes.Length} bytes is Clean");
+            }
         }
     }
 

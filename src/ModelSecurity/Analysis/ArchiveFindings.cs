@@ -27,7 +27,7 @@ internal static class ArchiveFindings
     public static bool EscapesFolder(string name)
     {
         string normal = name.Replace('\\', '/');
-        if (normal.StartsWith("/", StringComparison.Ordinal) || (normal.Length >= 2 && normal[1] == ':' && char.IsLetter(normal[0])))
+        if (normal.StartsWith('/') || (normal.Length >= 2 && normal[1] == ':' && char.IsLetter(normal[0])))
         {
             return true;
         }

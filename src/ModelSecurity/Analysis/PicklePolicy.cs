@@ -229,7 +229,7 @@ internal sealed class PicklePolicy
         int colon = text.IndexOf(':');
         if (colon > 0 && colon < text.Length - 1)
         {
-            return text.Substring(0, colon) + "." + text.Substring(colon + 1);
+            return string.Concat(text.AsSpan(0, colon), ".", text.AsSpan(colon + 1));
         }
 
         int dot = text.LastIndexOf('.');

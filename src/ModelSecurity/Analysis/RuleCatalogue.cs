@@ -14,7 +14,7 @@ public static class RuleCatalogue
 {
     private const string ResourceName = "ModelSecurity.Data.rules.json";
 
-    private static readonly Lazy<IReadOnlyDictionary<string, RuleDefinition>> Rules = new(Load);
+    private static readonly Lazy<Dictionary<string, RuleDefinition>> Rules = new(Load);
 
     /// <summary>All rules, ordered by id.</summary>
     public static IReadOnlyList<RuleDefinition> All => Rules.Value.Values.OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
@@ -30,7 +30,7 @@ public static class RuleCatalogue
     internal static ModelFinding Finding(string ruleId, string detail, string? location = null, IEnumerable<string>? extraReferences = null) =>
         new(Get(ruleId), detail, location, extraReferences);
 
-    private static IReadOnlyDictionary<string, RuleDefinition> Load()
+    private static Dictionary<string, RuleDefinition> Load()
     {
         using Stream stream = typeof(RuleCatalogue).Assembly.GetManifestResourceStream(ResourceName)
             ?? throw new InvalidOperationException($"Embedded resource '{ResourceName}' is missing.");

@@ -75,6 +75,17 @@ internal static class ModelReaders
         {
             readers[format] = zip;
         }
+        var compressed = new Archive.CompressedReader();
+        foreach (ModelFormat format in new[] { ModelFormat.Gzip, ModelFormat.Bzip2, ModelFormat.Xz, ModelFormat.Lzma, ModelFormat.Lz4, ModelFormat.Zstd, ModelFormat.Zlib })
+        {
+            readers[format] = compressed;
+        }
+
+        var tar = new Archive.TarModelReader();
+        readers[ModelFormat.Tar] = tar;
+        readers[ModelFormat.PyTorchTar] = tar;
+        readers[ModelFormat.NeMo] = tar;
+        readers[ModelFormat.SevenZip] = new Archive.SevenZipModelReader();
         return readers;
     }
 }

@@ -124,7 +124,7 @@ internal sealed class NpyHeader
     /// Deliberately coarse: any <c>O</c> or <c>T</c> counts, as no other numpy type string holds either.
     /// </summary>
     public static bool IsObjectDescr(string descr) =>
-        descr.IndexOf('O') >= 0 || descr.IndexOf('T') >= 0 || descr.IndexOf("object", StringComparison.Ordinal) >= 0;
+        descr.Contains('O') || descr.Contains('T') || descr.Contains("object");
 
     /// <summary>True for a plain void type string (<c>'|V16'</c>): the type numpy's padding fields have.</summary>
     public static bool IsVoidDescr(string descr) => TrySplitTypeString(descr, out char kind, out _, out string? unit) && kind == 'V' && unit is null;
@@ -612,7 +612,7 @@ internal sealed class NpyHeader
     }
 
     /// <summary>A subarray shape: an int n (read as (n,)) or a tuple of non-negative ints.</summary>
-    private IReadOnlyList<long>? ReadSubarrayShape(PyValue shape)
+    private long[]? ReadSubarrayShape(PyValue shape)
     {
         IReadOnlyList<PyValue> items = shape.Kind switch
         {

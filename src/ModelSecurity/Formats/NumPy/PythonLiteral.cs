@@ -598,7 +598,7 @@ internal sealed class PythonLiteral
             _pos++;
         }
 
-        if (prefix.IndexOf('f') >= 0)
+        if (prefix.Contains('f'))
         {
             throw Fail("an f-string (not a literal)");
         }
@@ -608,8 +608,8 @@ internal sealed class PythonLiteral
             throw Fail($"an invalid string prefix '{prefix}'");
         }
 
-        bool raw = prefix.IndexOf('r') >= 0;
-        bool isBytes = prefix.IndexOf('b') >= 0;
+        bool raw = prefix.Contains('r');
+        bool isBytes = prefix.Contains('b');
         char quote = _text[_pos];
         bool triple = _pos + 2 < _text.Length && _text[_pos + 1] == quote && _text[_pos + 2] == quote;
         _pos += triple ? 3 : 1;
@@ -775,5 +775,5 @@ internal sealed class PythonLiteral
         return value;
     }
 
-    private static string Shorten(string text) => text.Length <= 40 ? text : text.Substring(0, 40) + "...";
+    private static string Shorten(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "...");
 }

@@ -228,7 +228,7 @@ internal sealed class PickleMachine
             }
         }
 
-        private PickleBreakException Break(PickleEventKind kind, string message) => new(kind, message);
+        private static PickleBreakException Break(PickleEventKind kind, string message) => new(kind, message);
 
         private PickleBreakException Malformed(string message) =>
             new(PickleEventKind.Malformed, $"{OpName(_op)} at byte {_opStart:N0}: {message}");
@@ -763,7 +763,7 @@ internal sealed class PickleMachine
                 return PickleValue.True;
             }
 
-            if (text.EndsWith("L", StringComparison.Ordinal))
+            if (text.EndsWith('L'))
             {
                 text = text.Substring(0, text.Length - 1);
             }
@@ -1168,7 +1168,7 @@ internal sealed class PickleMachine
                 return (-1, false);
             }
 
-            bool hasObject = typestr.StartsWith("O", StringComparison.Ordinal);
+            bool hasObject = typestr.StartsWith('O');
             long elsize = -1;
             if (dtype.State is { Kind: PickleValueKind.Tuple, Items: { } state })
             {
@@ -1200,7 +1200,7 @@ internal sealed class PickleMachine
                 end++;
             }
 
-            if (end > digits && long.TryParse(typestr.Substring(digits, end - digits), NumberStyles.None, CultureInfo.InvariantCulture, out long size))
+            if (end > digits && long.TryParse(typestr.AsSpan(digits, end - digits), NumberStyles.None, CultureInfo.InvariantCulture, out long size))
             {
                 char kind = typestr[digits - 1 < 0 ? 0 : digits - 1];
                 return (kind == 'U' ? size * 4 : size, hasObject);
@@ -1222,7 +1222,7 @@ internal sealed class PickleMachine
             return text.Length > 0;
         }
 
-        private static string Shorten(string text, int max = 40) => text.Length <= max ? text : text.Substring(0, max) + "...";
+        private static string Shorten(string text, int max = 40) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "...");
 
         private static string Describe(PickleValue? value) => value?.Kind switch
         {
@@ -1275,7 +1275,7 @@ internal sealed class PickleMachine
                         }
 
                     case 'x' when i + 2 < text.Length
-                        && int.TryParse(text.Substring(i + 1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int hex):
+                        && int.TryParse(text.AsSpan(i + 1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int hex):
                         sb.Append((char)hex);
                         i += 2;
                         break;
@@ -1305,13 +1305,13 @@ internal sealed class PickleMachine
             for (int i = 0; i < text.Length; i++)
             {
                 if (text[i] == '\\' && i + 5 < text.Length + 0 && text[i + 1] == 'u'
-                    && int.TryParse(text.Substring(i + 2, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int code))
+                    && int.TryParse(text.AsSpan(i + 2, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int code))
                 {
                     sb.Append((char)code);
                     i += 5;
                 }
                 else if (text[i] == '\\' && i + 9 < text.Length && text[i + 1] == 'U'
-                    && int.TryParse(text.Substring(i + 2, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int wide)
+                    && int.TryParse(text.AsSpan(i + 2, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int wide)
                     && wide is >= 0 and <= 0x10FFFF)
                 {
                     sb.Append(char.ConvertFromUtf32(wide));

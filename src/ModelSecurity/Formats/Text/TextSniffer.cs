@@ -24,7 +24,7 @@ internal sealed class TextSniffer : IFormatSniffer
         }
 
         string trimmed = text.TrimStart();
-        if ((trimmed.StartsWith("{", StringComparison.Ordinal) || trimmed.StartsWith("[", StringComparison.Ordinal)) && IsJson(context, trimmed))
+        if ((trimmed.StartsWith('{') || trimmed.StartsWith('[')) && IsJson(context, trimmed))
         {
             return new FormatMatch(ModelFormat.Json, "JSON document");
         }
@@ -34,7 +34,7 @@ internal sealed class TextSniffer : IFormatSniffer
             return new FormatMatch(ModelFormat.Yaml, "YAML document");
         }
 
-        if (text.IndexOf("{%", StringComparison.Ordinal) >= 0 || text.IndexOf("{{", StringComparison.Ordinal) >= 0)
+        if (text.Contains("{%") || text.Contains("{{"))
         {
             return new FormatMatch(ModelFormat.JinjaTemplate, "Jinja template");
         }
@@ -134,7 +134,7 @@ internal sealed class TextSniffer : IFormatSniffer
         {
             string line = raw.TrimEnd('\r');
             string content = line.Trim();
-            if (content.Length == 0 || content.StartsWith("#", StringComparison.Ordinal))
+            if (content.Length == 0 || content.StartsWith('#'))
             {
                 continue;
             }

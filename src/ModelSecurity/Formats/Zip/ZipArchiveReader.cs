@@ -134,12 +134,12 @@ internal sealed class ZipArchiveReader
     internal static string? UnsafeNameReason(string name)
     {
         var reasons = new List<string>();
-        if (name.IndexOf('\0') >= 0)
+        if (name.Contains('\0'))
         {
             reasons.Add("contains a NUL character (CPython's zipfile cuts the name there)");
         }
 
-        if (name.StartsWith("/", StringComparison.Ordinal) || name.StartsWith("\\", StringComparison.Ordinal))
+        if (name.StartsWith('/') || name.StartsWith('\\'))
         {
             reasons.Add("is an absolute path");
         }
@@ -149,7 +149,7 @@ internal sealed class ZipArchiveReader
             reasons.Add("starts with a drive letter");
         }
 
-        if (name.IndexOf('\\') >= 0)
+        if (name.Contains('\\'))
         {
             reasons.Add("contains a backslash (a path separator on Windows)");
         }
@@ -1243,7 +1243,7 @@ internal sealed class ZipArchiveReader
             }
         }
 
-        public IReadOnlyList<ArchiveAnomaly> Complete()
+        public List<ArchiveAnomaly> Complete()
         {
             var all = new List<ArchiveAnomaly>(_listed);
             foreach (KeyValuePair<ArchiveAnomalyKind, int> pair in _counts)

@@ -110,7 +110,7 @@ internal sealed class ZipEntry
     public bool SizesKnown { get; }
 
     /// <summary>True when the name ends with '/' (the only test the loaders share).</summary>
-    public bool IsDirectory => Name.EndsWith("/", StringComparison.Ordinal);
+    public bool IsDirectory => Name.EndsWith('/');
 
     /// <summary>Flag bit 0x0001 or 0x0040 set in either header.</summary>
     public bool IsEncrypted => ((Flags | LocalFlags) & (EncryptedFlag | StrongEncryptionFlag)) != 0;

@@ -225,7 +225,7 @@ internal sealed class ZipModelReader : IModelReader
     private static void ReportTorchScriptCode(ReadContext context, IReadOnlyList<ZipEntry> entries)
     {
         string[] code = entries
-            .Where(e => !e.IsDirectory && e.Name.IndexOf("/code/", StringComparison.Ordinal) >= 0 || e.Name.StartsWith("code/", StringComparison.Ordinal))
+            .Where(e => !e.IsDirectory && e.Name.Contains("/code/") || e.Name.StartsWith("code/", StringComparison.Ordinal))
             .Select(e => e.Name)
             .ToArray();
         string listed = code.Length == 0

@@ -51,7 +51,7 @@ internal sealed class ZipSniffer : IFormatSniffer
         string suffix = prefixed || directory.ArchiveStart > 0 ? " after prepended data" : string.Empty;
         KeyValuePair<string, object>[] metadata = items.ToArray();
 
-        if (names.Any(n => LeafIs(n, "constants.pkl") || n.IndexOf("code/__torch__/", StringComparison.Ordinal) >= 0))
+        if (names.Any(n => LeafIs(n, "constants.pkl") || n.Contains("code/__torch__/")))
         {
             return new FormatMatch(ModelFormat.TorchScript, "TorchScript archive" + suffix, metadata);
         }

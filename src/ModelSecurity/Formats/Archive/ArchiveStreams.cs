@@ -1,0 +1,116 @@
+using System;
+using System.IO;
+
+namespace ModelSecurity.Formats.Archive;
+
+/// <summary>Reads at most a fixed number of bytes from a decoder, so one member never reads into the next.</summary>
+internal sealed class LimitedReadStream : Stream
+{
+    private readonly Stream _inner;
+    private long _remaining;
+
+    public LimitedReadStream(Stream inner, long limit)
+    {
+        _inner = inner;
+        _remaining = Math.Max(0, limit);
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        if (_remaining <= 0)
+        {
+            return 0;
+        }
+
+        int read = _inner.Read(buffer, offset, (int)Math.Min(count, _remaining));
+        _remaining -= Math.Max(read, 0);
+        return read;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>7-Zip's Delta filter, decoding: each byte is stored as its difference from the byte <c>distance</c> back.</summary>
+internal sealed class DeltaDecoderStream : Stream
+{
+    private readonly Stream _inner;
+    private readonly int _distance;
+    private readonly byte[] _history = new byte[256];
+    private int _position;
+
+    public DeltaDecoderStream(Stream inner, int distance)
+    {
+        _inner = inner;
+        _distance = distance;
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        int read = _inner.Read(buffer, offset, count);
+        for (int i = offset; i < offset + read; i++)
+        {
+            byte value = (byte)(buffer[i] + _history[(_position - _distance) & 0xFF]);
+            buffer[i] = value;
+            _history[_position & 0xFF] = value;
+            _position++;
+        }
+
+        return read;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
