@@ -33,6 +33,9 @@ internal static class RuleIds
     /// <summary>An executable or script was found among the scanned files.</summary>
     public const string ExecutableFile = "MS-FMT-006";
 
+    /// <summary>A text document of a known kind is malformed.</summary>
+    public const string DocumentMalformed = "MS-FMT-007";
+
     // Pickle analysis.
     /// <summary>Imports a callable that runs code, commands or native code.</summary>
     public const string PickleCodeExecution = "MS-PKL-001";

@@ -86,6 +86,7 @@ internal static class ModelReaders
         readers[ModelFormat.PyTorchTar] = tar;
         readers[ModelFormat.NeMo] = tar;
         readers[ModelFormat.SevenZip] = new Archive.SevenZipModelReader();
+        readers[ModelFormat.Json] = new Text.JsonReader();
         return readers;
     }
 }

@@ -1,0 +1,63 @@
+using System;
+using System.Linq;
+using System.Text;
+using ModelSecurity.Analysis;
+using ModelSecurity.Formats;
+using Xunit;
+
+namespace ModelSecurity.Tests;
+
+public class JsonReaderTests
+{
+    [Theory]
+    [InlineData("{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\",\"torch_dtype\":\"float16\"}")]
+    [InlineData("[1, 2, 3]")]
+    [InlineData("{\"model\": \"test\", \"version\": \"1.0\", \"nested\": {\"a\": [true, null, 1.5]}}")]
+    public void PlainDataJson_IsClean(string json)
+    {
+        ModelScanResult result = Scan.Bytes("config.json", Encoding.UTF8.GetBytes(json));
+
+        Assert.Equal(ModelFormat.Json, result.Format);
+        Assert.True(result.Verdict == ScanVerdict.Clean, string.Join("; ", result.Findings));
+    }
+
+    [Theory]
+    [InlineData("{\"chat_template\": \"{% for m in messages %}{{ m.content }}{% endfor %}\"}", "chat template")]
+    [InlineData("{\"auto_map\": {\"AutoModel\": \"modeling_x.XModel\"}}", "auto_map")]
+    [InlineData("{\"model\": {\"_target_\": \"os.system\"}}", "_target_")]
+    [InlineData("{\"class_name\": \"Lambda\", \"module\": \"keras.layers\", \"config\": {}}", "Keras-style")]
+    [InlineData("{\"savedModelSchemaVersion\": \"1\", \"metaGraphs\": []}", "TensorFlow graph")]
+    public void JsonThatProgramsTurnIntoCode_IsInconclusive(string json, string detail)
+    {
+        ModelScanResult result = Scan.Bytes("tokenizer_config.json", Encoding.UTF8.GetBytes(json));
+
+        Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
+        ModelFinding finding = Assert.Single(result.Findings);
+        Assert.Equal(RuleIds.FormatNotAnalysed, finding.RuleId);
+        Assert.Contains(detail, finding.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void JsonBrokenPastTheHead_IsMalformedNotClean()
+    {
+        // The sniffer sees a valid start in the first 64 KiB; the reader parses the whole document.
+        string body = "{\"data\": [" + string.Join(",", Enumerable.Repeat("12345678", 20_000)) + ", }x";
+
+        ModelScanResult result = Scan.Bytes("config.json", Encoding.UTF8.GetBytes(body));
+
+        Assert.Equal(ModelFormat.Json, result.Format);
+        Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
+        Assert.Contains(result.Findings, f => f.RuleId == RuleIds.DocumentMalformed);
+    }
+
+    [Fact]
+    public void ChatTemplateInsideAZip_KeepsTheArchiveInconclusive()
+    {
+        byte[] zip = ZipBuilder.StoredZip(("model/tokenizer_config.json", Encoding.UTF8.GetBytes("{\"chat_template\": \"{{ x }}\"}")), ("model/config.json", Encoding.UTF8.GetBytes("{\"a\": 1}")));
+
+        ModelScanResult result = Scan.Bytes("bundle.zip", zip);
+
+        Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
+        Assert.Equal("model/tokenizer_config.json", Assert.Single(result.Findings).Location);
+    }
+}
