@@ -3,8 +3,9 @@ using System;
 namespace ModelSecurity.Formats.Archive;
 
 /// <summary>
-/// The checksums compressed streams and archives carry: CRC-32 (gzip, 7z), Adler-32 (zlib) and
-/// xxHash32 (LZ4 frames). One-shot over data already in memory; netstandard2.0 has none of them.
+/// The checksums compressed streams and archives carry: CRC-32 (gzip, 7z; the zip reader's
+/// <see cref="Zip.Crc32"/> does the work), Adler-32 (zlib) and xxHash32 (LZ4 frames). One-shot over
+/// data already in memory.
 /// </summary>
 internal static class Checksums
 {
@@ -14,21 +15,11 @@ internal static class Checksums
     private const uint XxPrime4 = 668265263U;
     private const uint XxPrime5 = 374761393U;
 
-    private static readonly uint[] CrcTable = BuildCrcTable();
-
     public static uint Crc32(byte[] data, int offset, int count) => Crc32(0, data, offset, count);
 
     /// <summary>Continues a CRC-32 (IEEE 802.3, as zlib computes it) from <paramref name="crc"/>.</summary>
-    public static uint Crc32(uint crc, byte[] data, int offset, int count)
-    {
-        uint c = ~crc;
-        for (int i = offset; i < offset + count; i++)
-        {
-            c = CrcTable[(c ^ data[i]) & 0xFF] ^ (c >> 8);
-        }
-
-        return ~c;
-    }
+    public static uint Crc32(uint crc, byte[] data, int offset, int count) =>
+        Zip.Crc32.Append(crc, data.AsSpan(offset, count));
 
     public static uint Adler32(byte[] data, int offset, int count)
     {
@@ -109,20 +100,4 @@ internal static class Checksums
     private static uint ReadUInt32(byte[] data, int offset) =>
         (uint)(data[offset] | (data[offset + 1] << 8) | (data[offset + 2] << 16) | (data[offset + 3] << 24));
 
-    private static uint[] BuildCrcTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320U ^ (c >> 1) : c >> 1;
-            }
-
-            table[n] = c;
-        }
-
-        return table;
-    }
 }

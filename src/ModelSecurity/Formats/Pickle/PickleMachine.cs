@@ -513,13 +513,11 @@ internal sealed class PickleMachine
 
                 case 0x92:
                     {
-                        PickleValue kwargs = Pop();
+                        // cls.__new__(cls, *args, **kwargs): the keyword arguments are data like the others.
+                        Pop();
                         PickleValue args = Pop();
                         PickleValue cls = Pop();
-                        PickleValue result = Call(cls, args, PickleCallKind.NewObjEx);
-                        result.State = null;
-                        Push(result);
-                        _ = kwargs;
+                        Push(Call(cls, args, PickleCallKind.NewObjEx));
                         return null;
                     }
 
@@ -1188,22 +1186,22 @@ internal sealed class PickleMachine
                 return (elsize, hasObject);
             }
 
-            int digits = 0;
-            while (digits < typestr.Length && !char.IsDigit(typestr[digits]))
+            // A typestr is an optional byte order, a kind letter and a size: "<f8", "i8", "|b1", "<U10" (UCS-4).
+            int first = 0;
+            while (first < typestr.Length && !char.IsDigit(typestr[first]))
             {
-                digits++;
+                first++;
             }
 
-            int end = digits;
+            int end = first;
             while (end < typestr.Length && char.IsDigit(typestr[end]))
             {
                 end++;
             }
 
-            if (end > digits && long.TryParse(typestr.AsSpan(digits, end - digits), NumberStyles.None, CultureInfo.InvariantCulture, out long size))
+            if (first > 0 && end > first && long.TryParse(typestr.AsSpan(first, end - first), NumberStyles.None, CultureInfo.InvariantCulture, out long size))
             {
-                char kind = typestr[digits - 1 < 0 ? 0 : digits - 1];
-                return (kind == 'U' ? size * 4 : size, hasObject);
+                return (typestr[first - 1] == 'U' ? size * 4 : size, hasObject);
             }
 
             return (typestr is "?" or "b" or "B" ? 1 : -1, hasObject);
