@@ -125,4 +125,43 @@ internal static class RuleIds
 
     /// <summary>Malformed .npy header or size mismatch.</summary>
     public const string NumPyMalformed = "MS-NPY-002";
+
+    // GGUF.
+    /// <summary>Malformed GGUF structure.</summary>
+    public const string GgufMalformed = "MS-GGUF-001";
+
+    /// <summary>GGUF header values of the kind that break readers.</summary>
+    public const string GgufHostileHeader = "MS-GGUF-002";
+
+    /// <summary>Legacy GGML/GGJT/GGLA file.</summary>
+    public const string GgufLegacy = "MS-GGUF-003";
+
+    // SafeTensors.
+    /// <summary>Malformed SafeTensors header.</summary>
+    public const string SafeTensorsMalformed = "MS-ST-001";
+
+    /// <summary>Tensor byte ranges that do not tile the data.</summary>
+    public const string SafeTensorsLayout = "MS-ST-002";
+
+    /// <summary>URLs, code or markup in __metadata__.</summary>
+    public const string SafeTensorsMetadataContent = "MS-ST-003";
+
+    /// <summary>A credential in __metadata__.</summary>
+    public const string SafeTensorsSecret = "MS-ST-004";
+
+    // Chat templates.
+    /// <summary>Jinja sandbox-escape path.</summary>
+    public const string TemplateSandboxEscape = "MS-TPL-001";
+
+    /// <summary>Content-conditional injection (poisoned template).</summary>
+    public const string TemplateTriggeredInjection = "MS-TPL-002";
+
+    /// <summary>Links, encoded data or hidden text emitted.</summary>
+    public const string TemplateSuspiciousOutput = "MS-TPL-003";
+
+    /// <summary>Differs from the family's official template.</summary>
+    public const string TemplateNotOfficial = "MS-TPL-004";
+
+    /// <summary>Template cannot be parsed.</summary>
+    public const string TemplateUnparsable = "MS-TPL-005";
 }
