@@ -87,6 +87,7 @@ internal static class ModelReaders
         readers[ModelFormat.NeMo] = tar;
         readers[ModelFormat.SevenZip] = new Archive.SevenZipModelReader();
         readers[ModelFormat.Json] = new Text.JsonReader();
+        readers[ModelFormat.Llamafile] = new Executable.LlamafileReader();
         return readers;
     }
 }

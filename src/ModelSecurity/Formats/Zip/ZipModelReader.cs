@@ -30,6 +30,15 @@ internal sealed class ZipModelReader : IModelReader
             return;
         }
 
+        ReadArchive(context, zip, prefixExpected: false);
+    }
+
+    /// <summary>
+    /// Reports the archive's oddities and reads every member by content. <paramref name="prefixExpected"/>
+    /// is true where data before the zip is the norm (a llamafile's runtime).
+    /// </summary>
+    internal static void ReadArchive(ReadContext context, ZipArchiveReader zip, bool prefixExpected)
+    {
         var reported = new HashSet<string>(StringComparer.Ordinal);
         HashSet<string> encrypted = ReallyEncrypted(zip);
         foreach (string name in encrypted)
@@ -40,8 +49,9 @@ internal sealed class ZipModelReader : IModelReader
         // For an encrypted member, flag bits and the 12-byte encryption header are what encryption looks like, not a trick.
         ArchiveFindings.Report(
             context,
-            zip.Anomalies.Where(a => a.Member is null || !encrypted.Contains(a.Member)
-                || a.Kind is not (ArchiveAnomalyKind.EncryptionFlag or ArchiveAnomalyKind.SizeMismatch or ArchiveAnomalyKind.Encrypted or ArchiveAnomalyKind.Corrupt)),
+            zip.Anomalies.Where(a => (a.Member is null || !encrypted.Contains(a.Member)
+                || a.Kind is not (ArchiveAnomalyKind.EncryptionFlag or ArchiveAnomalyKind.SizeMismatch or ArchiveAnomalyKind.Encrypted or ArchiveAnomalyKind.Corrupt))
+                && !(prefixExpected && a.Kind == ArchiveAnomalyKind.PrependedData)),
             reported);
 
         IReadOnlyList<ZipEntry> entries = zip.Entries;
