@@ -88,6 +88,7 @@ internal static class ModelReaders
         readers[ModelFormat.SevenZip] = new Archive.SevenZipModelReader();
         readers[ModelFormat.Json] = new Text.JsonReader();
         readers[ModelFormat.Llamafile] = new Executable.LlamafileReader();
+        readers[ModelFormat.SafeTensors] = new SafeTensors.SafeTensorsReader();
         return readers;
     }
 }
