@@ -96,7 +96,9 @@ Describe 'Test-ModelFile' {
         }
 
         It 'never calls a file it has no reader for Clean' {
-            $result = Test-ModelFile -LiteralPath (Join-Path $dir 'a.gguf')
+            $onnx = New-TestFile -Path (Join-Path $TestDrive 'unread/model.onnx') -Bytes (Get-OnnxBytes)
+            $result = Test-ModelFile -LiteralPath $onnx.FullName
+            $result.Format | Should -Be 'Onnx'
             $result.Verdict | Should -Be 'Inconclusive'
             $result.Findings.RuleId | Should -Contain 'MS-FMT-002'
         }

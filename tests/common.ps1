@@ -59,6 +59,11 @@ function Get-GgufBytes {
     $stream.ToArray()
 }
 
+function Get-OnnxBytes {
+    # A minimal ONNX ModelProto (ir_version 8, one Relu node, opset 17): a format without a reader.
+    [Convert]::FromBase64String('CAgSB3B5dG9yY2gaBTIuMS4wOhoKDAoBeBIBeSIEUmVsdRIKbWFpbl9ncmFwaEICEBE=')
+}
+
 function Get-ElfBytes {
     $bytes = [byte[]]::new(64)
     ([byte[]](0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0)).CopyTo($bytes, 0)

@@ -104,7 +104,20 @@ public sealed class CmdletTests : IDisposable
     }
 
     [Fact]
-    public void Quiet_ReturnsOneFalse()
+    public void Quiet_ReturnsOneFalse_WhenAnyFileIsNotClean()
+    {
+        Write("a.gguf", "gguf-v3-le");
+        Write("b.onnx", "onnx");
+        using PowerShell shell = CreateShell();
+
+        Collection<PSObject> output = shell.AddCommand("Test-ModelFile").AddParameter("Path", _folder).AddParameter("Quiet").Invoke();
+
+        PSObject single = Assert.Single(output);
+        Assert.False(Assert.IsType<bool>(single.BaseObject));
+    }
+
+    [Fact]
+    public void Quiet_ReturnsOneTrue_WhenEveryFileIsClean()
     {
         Write("a.gguf", "gguf-v3-le");
         Write("b.safetensors", "safetensors");
@@ -112,8 +125,7 @@ public sealed class CmdletTests : IDisposable
 
         Collection<PSObject> output = shell.AddCommand("Test-ModelFile").AddParameter("Path", _folder).AddParameter("Quiet").Invoke();
 
-        PSObject single = Assert.Single(output);
-        Assert.False(Assert.IsType<bool>(single.BaseObject));
+        Assert.True(Assert.IsType<bool>(Assert.Single(output).BaseObject));
     }
 
     [Fact]

@@ -22,7 +22,6 @@ public class JsonReaderTests
     }
 
     [Theory]
-    [InlineData("{\"chat_template\": \"{% for m in messages %}{{ m.content }}{% endfor %}\"}", "chat template")]
     [InlineData("{\"auto_map\": {\"AutoModel\": \"modeling_x.XModel\"}}", "auto_map")]
     [InlineData("{\"model\": {\"_target_\": \"os.system\"}}", "_target_")]
     [InlineData("{\"class_name\": \"Lambda\", \"module\": \"keras.layers\", \"config\": {}}", "Keras-style")]
@@ -51,13 +50,20 @@ public class JsonReaderTests
     }
 
     [Fact]
-    public void ChatTemplateInsideAZip_KeepsTheArchiveInconclusive()
+    public void ChatTemplates_AreAnalysed_WhereverTheyAre()
     {
-        byte[] zip = ZipBuilder.StoredZip(("model/tokenizer_config.json", Encoding.UTF8.GetBytes("{\"chat_template\": \"{{ x }}\"}")), ("model/config.json", Encoding.UTF8.GetBytes("{\"a\": 1}")));
+        const string Benign = "{\"chat_template\": \"{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}\"}";
+        const string Evil = "{\"chat_template\": [{\"name\": \"default\", \"template\": \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"}]}";
 
-        ModelScanResult result = Scan.Bytes("bundle.zip", zip);
+        ModelScanResult benign = Scan.Bytes("tokenizer_config.json", Encoding.UTF8.GetBytes(Benign));
+        ModelScanResult evil = Scan.Bytes("tokenizer_config.json", Encoding.UTF8.GetBytes(Evil));
+        ModelScanResult zipped = Scan.Bytes("bundle.zip", ZipBuilder.StoredZip(("model/tokenizer_config.json", Encoding.UTF8.GetBytes(Evil)), ("model/config.json", Encoding.UTF8.GetBytes("{\"a\": 1}"))));
 
-        Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
-        Assert.Equal("model/tokenizer_config.json", Assert.Single(result.Findings).Location);
+        Assert.True(benign.Verdict == ScanVerdict.Clean, string.Join("; ", benign.Findings));
+        Assert.Equal(64, ((string)benign.Metadata["ChatTemplateSha256"]!).Length);
+        Assert.Equal(ScanVerdict.Malicious, evil.Verdict);
+        Assert.StartsWith("$.chat_template[default], line 1:", evil.Findings.First(f => f.RuleId == RuleIds.TemplateSandboxEscape).Location, StringComparison.Ordinal);
+        Assert.Equal(ScanVerdict.Malicious, zipped.Verdict);
+        Assert.StartsWith("model/tokenizer_config.json, $.chat_template", zipped.Findings.First(f => f.RuleId == RuleIds.TemplateSandboxEscape).Location, StringComparison.Ordinal);
     }
 }

@@ -80,12 +80,13 @@ public class ScannerTests
     }
 
     [Fact]
-    public void GgufNamedAsOnnx_IsAMismatchAndInconclusive()
+    public void GgufNamedAsOnnx_IsAMismatchReadByContent()
     {
         ModelScanResult result = Scan.Bytes("x.onnx", Fixtures.Get("gguf-v3-le").Bytes);
 
+        // The content is an empty, well-formed GGUF: read as GGUF, so the name alone does not make it Inconclusive.
         Assert.Equal(ModelFormat.Gguf, result.Format);
-        Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
+        Assert.Equal(ScanVerdict.Clean, result.Verdict);
         Assert.Contains(result.Findings, f => f.RuleId == RuleIds.ExtensionMismatch);
         Assert.DoesNotContain(result.Findings, f => f.RuleId == RuleIds.CodeCapableDisguised);
     }
@@ -180,7 +181,7 @@ public class ScannerTests
             // Cutting only trailing padding (a tar's second end block, a JSON file's final newline) leaves
             // a file every loader reads whole.
             bool onlyPaddingCut = (bytes.AsSpan(length).IndexOfAnyExcept((byte)0) < 0 && result.Format is ModelFormat.Tar or ModelFormat.PyTorchTar)
-                || (bytes.AsSpan(length).IndexOfAnyExcept(" \t\r\n"u8) < 0 && result.Format is ModelFormat.Json);
+                || (bytes.AsSpan(length).IndexOfAnyExcept(" \t\r\n"u8) < 0 && result.Format is ModelFormat.Json or ModelFormat.JinjaTemplate);
             if (!onlyPaddingCut)
             {
                 Assert.True(result.Verdict != ScanVerdict.Clean, $"{name} cut to {length} of {bytes.Length} bytes is Clean");

@@ -89,6 +89,9 @@ internal static class ModelReaders
         readers[ModelFormat.Json] = new Text.JsonReader();
         readers[ModelFormat.Llamafile] = new Executable.LlamafileReader();
         readers[ModelFormat.SafeTensors] = new SafeTensors.SafeTensorsReader();
+        readers[ModelFormat.Gguf] = new Gguf.GgufReader();
+        readers[ModelFormat.Ggml] = new Gguf.GgmlReader();
+        readers[ModelFormat.JinjaTemplate] = new Text.JinjaTemplateReader();
         return readers;
     }
 }

@@ -7,10 +7,10 @@ namespace ModelSecurity.Formats.Text;
 
 /// <summary>
 /// JSON documents (configs, manifests, tokenizer files). JSON runs nothing by itself, so a
-/// well-formed document is data, except where programs turn it into code: a chat template (rendered
-/// as Jinja), an <c>auto_map</c> (remote code), Keras or Hydra object references (imported and
-/// called), a TensorFlow graph written as JSON. Those need readers this version does not have yet,
-/// so such documents stay Inconclusive.
+/// well-formed document is data, except where programs turn it into code: chat templates (rendered
+/// as Jinja) are analysed; an <c>auto_map</c> (remote code), Keras or Hydra object references
+/// (imported and called) and TensorFlow graphs written as JSON need readers this version does not
+/// have yet, so such documents stay Inconclusive.
 /// </summary>
 internal sealed class JsonReader : IModelReader
 {
@@ -27,10 +27,12 @@ internal sealed class JsonReader : IModelReader
 
         byte[] json = context.Source.ReadBlock(0, (int)context.Source.Length);
         var found = new SortedSet<string>(StringComparer.Ordinal);
+        bool hasTemplate;
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             bool hasClassName = false;
+            hasTemplate = false;
             bool hasModule = false;
             while (reader.Read())
             {
@@ -41,7 +43,7 @@ internal sealed class JsonReader : IModelReader
 
                 if (reader.ValueTextEquals("chat_template"))
                 {
-                    found.Add("a chat template (a Jinja program that runtimes render)");
+                    hasTemplate = true;
                 }
                 else if (reader.ValueTextEquals("auto_map"))
                 {
@@ -77,11 +79,83 @@ internal sealed class JsonReader : IModelReader
             return;
         }
 
+        if (hasTemplate)
+        {
+            AnalyseTemplates(context, json);
+        }
+
         if (found.Count > 0)
         {
             context.Report(
                 RuleIds.FormatNotAnalysed,
                 $"The JSON document holds {string.Join("; ", found)}. This version does not analyse those yet, so the document is not known to be safe.");
+        }
+    }
+
+    /// <summary>Analyses every chat_template in the document: a string, or a list of {name, template}.</summary>
+    private static void AnalyseTemplates(ReadContext context, byte[] json)
+    {
+        using JsonDocument document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var templates = new List<(string Location, string Text)>();
+        Collect(document.RootElement, "$", templates, 0);
+        foreach ((string location, string text) in templates)
+        {
+            string sha256 = ChatTemplateFindings.Report(context, text, location, declaredFamily: null);
+            if (context.Member is null && !context.Scan.Metadata.Contains("ChatTemplateSha256"))
+            {
+                context.Scan.Metadata["ChatTemplateSha256"] = sha256;
+            }
+        }
+    }
+
+    private static void Collect(JsonElement element, string path, List<(string, string)> templates, int depth)
+    {
+        if (depth > 64 || templates.Count >= 64)
+        {
+            return;
+        }
+
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (JsonProperty property in element.EnumerateObject())
+            {
+                string here = $"{path}.{property.Name}";
+                if (property.Name == "chat_template")
+                {
+                    if (property.Value.ValueKind == JsonValueKind.String)
+                    {
+                        templates.Add((here, property.Value.GetString()!));
+                        continue;
+                    }
+
+                    if (property.Value.ValueKind == JsonValueKind.Array)
+                    {
+                        int index = 0;
+                        foreach (JsonElement item in property.Value.EnumerateArray())
+                        {
+                            if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("template", out JsonElement text) && text.ValueKind == JsonValueKind.String)
+                            {
+                                string name = item.TryGetProperty("name", out JsonElement n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                                templates.Add(($"{here}[{name}]", text.GetString()!));
+                            }
+
+                            index++;
+                        }
+
+                        continue;
+                    }
+                }
+
+                Collect(property.Value, here, templates, depth + 1);
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            int index = 0;
+            foreach (JsonElement item in element.EnumerateArray())
+            {
+                Collect(item, $"{path}[{index++}]", templates, depth + 1);
+            }
         }
     }
 }
