@@ -92,13 +92,15 @@ function Invoke-Build {
 
     # Stage an allow-list only: the module runs on the .NET inside PowerShell 7.4+, so none of the
     # publish folder's System.* assemblies ship. SharpCompress (bzip2, xz, LZMA, zstd and the 7z
-    # codecs) is the one third-party assembly; its net8.0 build depends on nothing else.
+    # codecs) and YamlDotNet (YAML documents) are the third-party assemblies; their net8.0 builds
+    # depend on nothing else.
     if (Test-Path $ModuleOut) {
         Remove-Item -LiteralPath $ModuleOut -Recurse -Force
     }
     New-Item -ItemType Directory -Path $ModuleOut | Out-Null
     Copy-Item -LiteralPath (Join-Path $publish 'ModelSecurity.dll') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $publish 'SharpCompress.dll') -Destination $ModuleOut
+    Copy-Item -LiteralPath (Join-Path $publish 'YamlDotNet.dll') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'ModelSecurity.psd1') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/ModelSecurity.Format.ps1xml') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/ModelSecurity.Types.ps1xml') -Destination $ModuleOut

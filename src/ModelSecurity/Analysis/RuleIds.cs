@@ -36,6 +36,9 @@ internal static class RuleIds
     /// <summary>A text document of a known kind is malformed.</summary>
     public const string DocumentMalformed = "MS-FMT-007";
 
+    /// <summary>YAML with Python object tags.</summary>
+    public const string YamlPythonTag = "MS-FMT-008";
+
     // Pickle analysis.
     /// <summary>Imports a callable that runs code, commands or native code.</summary>
     public const string PickleCodeExecution = "MS-PKL-001";

@@ -92,6 +92,7 @@ internal static class ModelReaders
         readers[ModelFormat.Gguf] = new Gguf.GgufReader();
         readers[ModelFormat.Ggml] = new Gguf.GgmlReader();
         readers[ModelFormat.JinjaTemplate] = new Text.JinjaTemplateReader();
+        readers[ModelFormat.Yaml] = new Text.YamlReader();
         return readers;
     }
 }

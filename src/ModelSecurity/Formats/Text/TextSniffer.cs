@@ -29,7 +29,8 @@ internal sealed class TextSniffer : IFormatSniffer
             return new FormatMatch(ModelFormat.Json, "JSON document");
         }
 
-        if (IsYaml(text))
+        // PyYAML loads Python object tags from any document, however short or oddly shaped.
+        if (IsYaml(text) || text.Contains("!!python/", StringComparison.Ordinal))
         {
             return new FormatMatch(ModelFormat.Yaml, "YAML document");
         }
