@@ -100,6 +100,7 @@ Describe 'Audit task' {
         $text = $lines -join "`n"
         $text | Should -Match 'Malicious\s+Elf\s+MS-FMT-005.*malicious[/\\]qwen2\.5-7b-instruct\.gguf'
         $text | Should -Match 'Malicious\s+Pickle\s+MS-PKL-001.*vectors\.safetensors'
-        $text | Should -Match '9 file\(s\) scanned'
+        $text | Should -Match 'Malicious\s+Gguf\s+MS-TPL-001.*malicious[/\\]llama-3-8b-instruct\.Q4_K_M\.gguf'
+        $text | Should -Match '10 file\(s\) scanned'
     }
 }

