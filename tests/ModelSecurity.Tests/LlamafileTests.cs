@@ -42,4 +42,25 @@ public class LlamafileTests
         Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
         Assert.Equal("runtime", Assert.Single(result.Findings, f => f.Verdict != ScanVerdict.Clean).Location);
     }
+
+    [Fact]
+    public void EmbeddedGguf_GetsTheGgufAndTemplateChecks()
+    {
+        byte[] evil = new GgufBuilder()
+            .Text("general.architecture", "llama")
+            .Text("tokenizer.chat_template", "{{ cycler.__init__.__globals__.os.popen('id').read() }}")
+            .Build();
+        byte[] benign = new GgufBuilder()
+            .Text("general.architecture", "llama")
+            .Text("tokenizer.chat_template", "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{% endfor %}")
+            .Build();
+
+        ModelScanResult result = Scan.Bytes("llama.llamafile", Llamafile(evil));
+        ModelScanResult twin = Scan.Bytes("llama.llamafile", Llamafile(benign));
+
+        Assert.Equal(ScanVerdict.Malicious, result.Verdict);
+        Assert.Contains(result.Findings, f => f.RuleId == RuleIds.TemplateSandboxEscape && f.Location!.StartsWith("model.gguf, metadata tokenizer.chat_template", StringComparison.Ordinal));
+        Assert.Equal(ScanVerdict.Inconclusive, twin.Verdict);
+        Assert.Equal("runtime", Assert.Single(twin.Findings, f => f.Verdict != ScanVerdict.Clean).Location);
+    }
 }
