@@ -68,7 +68,7 @@ internal sealed class YamlReader : IModelReader
                         break;
                     case MappingEnd:
                     case SequenceEnd:
-                        path.Pop();
+                        path.TryPop(out _);
                         break;
                     case Scalar scalar:
                         if (frame is { IsMapping: true, ExpectingKey: true })
@@ -89,8 +89,9 @@ internal sealed class YamlReader : IModelReader
                 }
             }
         }
-        catch (YamlException e)
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
         {
+            // YamlDotNet reports some malformed documents with InvalidOperationException.
             context.Report(RuleIds.DocumentMalformed, $"The YAML document cannot be parsed: {e.Message}");
             return;
         }

@@ -7,12 +7,17 @@ using Xunit;
 namespace ModelSecurity.Tests;
 
 /// <summary>
-/// Seeded mutations (byte flips, truncations, inflated lengths, splices) of pickles and of the
-/// containers that carry them: every one must give a result without a reader exception (MS-GEN-003).
+/// Seeded mutations (byte flips, truncations, inflated lengths, splices) of pickles, the containers
+/// that carry them, GGUF, SafeTensors and chat templates: every one must give a result without a
+/// reader exception (MS-GEN-003).
 /// </summary>
-public class PickleMutationTests
+public class ReaderMutationTests
 {
-    public static TheoryData<string> Seeds() => new() { "pickle-p2", "pickle-p4", "pickle-p0", "torch-zip", "torch-legacy", "npz", "gzip", "tar" };
+    public static TheoryData<string> Seeds() => new()
+    {
+        "pickle-p2", "pickle-p4", "pickle-p0", "torch-zip", "torch-legacy", "npz", "gzip", "tar",
+        "gguf", "safetensors", "tokenizer-config", "yaml", "jinja",
+    };
 
     [Theory]
     [MemberData(nameof(Seeds))]
@@ -43,6 +48,16 @@ public class PickleMutationTests
         "torch-legacy" => PickleBuilder.TorchLegacy(PickleBuilder.TorchStateDict()),
         "npz" => ZipBuilder.StoredZip(("a.npy", Fixtures.Get("numpy-v1.0").Bytes)),
         "gzip" => Fixtures.Gzip(PickleBuilder.TorchStateDict()),
+        "gguf" => new GgufBuilder()
+            .Text("general.architecture", "llama")
+            .Text("tokenizer.chat_template", "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{% endfor %}")
+            .StringArray("tokenizer.ggml.tokens", "a", "b", "c")
+            .AddTensor("w", new long[] { 32, 2 })
+            .Build(),
+        "safetensors" => Fixtures.Get("safetensors").Bytes,
+        "tokenizer-config" => Fixtures.Utf8("{\"chat_template\": \"{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] }}{% endif %}\", \"bos_token\": \"<s>\"}"),
+        "yaml" => Fixtures.Utf8("model_name: x\nchat_template: '{{ messages[0].content }}'\nparams:\n  a: [1, 2]\n"),
+        "jinja" => Fixtures.Utf8("{%- for message in messages %}{{- '<|' + message['role'] + '|>' }}{{ message['content'] | trim }}{%- endfor %}"),
         _ => Fixtures.Tar(("sys_info", PickleBuilder.TorchStateDict()), ("pickle", PickleBuilder.TorchStateDict())),
     };
 
