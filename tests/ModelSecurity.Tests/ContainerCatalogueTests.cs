@@ -104,7 +104,6 @@ public class ContainerCatalogueTests
     public void RealPasswordProtection_IsInconclusiveNotATrick()
     {
         // The traditional PKWARE header adds 12 bytes to a stored member.
-        byte[] zip = ZipBuilder.StoredZip(("test.txt", Array.Empty<byte>()));
         var builder = new ZipBuilder();
         ZipBuilderMember member = builder.Add("secret.pkl", new byte[12]);
         member.Flags = 0x0001;
@@ -114,7 +113,6 @@ public class ContainerCatalogueTests
         Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
         Assert.Contains(result.Findings, f => f.RuleId == RuleIds.ArchiveMemberUnreadable && f.Detail.Contains("encrypted", StringComparison.Ordinal));
         Assert.DoesNotContain(result.Findings, f => f.RuleId == RuleIds.ZipFlagBits);
-        Assert.NotEmpty(zip);
     }
 
     [Theory]

@@ -372,7 +372,7 @@ public class ZipArchiveReaderTests
     [InlineData("archive/.data/version")]
     [InlineData("dir/")]
     public void UnsafeNameReason_OrdinaryName_IsNull(string name) =>
-        Assert.Null(ZipArchiveReader.UnsafeNameReason(name));
+        Assert.Null(ArchivePaths.UnsafeReason(name));
 
     [Theory]
     [InlineData(12, false)]

@@ -23,33 +23,13 @@ internal static class ArchiveFindings
         }
     }
 
-    /// <summary>True when extracting a member of this name writes outside the target folder.</summary>
-    public static bool EscapesFolder(string name)
-    {
-        string normal = name.Replace('\\', '/');
-        if (normal.StartsWith('/') || (normal.Length >= 2 && normal[1] == ':' && char.IsLetter(normal[0])))
-        {
-            return true;
-        }
-
-        foreach (string part in normal.Split('/'))
-        {
-            if (part == "..")
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     private static string RuleFor(ArchiveAnomaly anomaly) => anomaly.Kind switch
     {
         ArchiveAnomalyKind.LocalNameMismatch => RuleIds.ZipNameMismatch,
         ArchiveAnomalyKind.EncryptionFlag or ArchiveAnomalyKind.PatchedDataFlag => RuleIds.ZipFlagBits,
         ArchiveAnomalyKind.CrcMismatch => RuleIds.ZipCrcMismatch,
         ArchiveAnomalyKind.DuplicateName => RuleIds.ArchiveDuplicateName,
-        ArchiveAnomalyKind.UnsafeName => anomaly.Member is not null && EscapesFolder(anomaly.Member) ? RuleIds.ArchivePathTraversal : RuleIds.ArchiveHiddenData,
+        ArchiveAnomalyKind.UnsafeName => anomaly.Member is not null && ArchivePaths.EscapesFolder(anomaly.Member) ? RuleIds.ArchivePathTraversal : RuleIds.ArchiveHiddenData,
         ArchiveAnomalyKind.Encrypted or ArchiveAnomalyKind.UnsupportedMethod or ArchiveAnomalyKind.LocalHeaderMissing
             or ArchiveAnomalyKind.Corrupt or ArchiveAnomalyKind.Truncated or ArchiveAnomalyKind.MemberTooLarge => RuleIds.ArchiveMemberUnreadable,
         ArchiveAnomalyKind.CompressionBomb => RuleIds.ArchiveBomb,

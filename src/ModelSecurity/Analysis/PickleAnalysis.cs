@@ -69,9 +69,10 @@ internal static class PickleAnalysis
             JudgeImport(context, import, Report);
         }
 
+        var seen = new EventState(trace);
         foreach (PickleEvent e in trace.Events)
         {
-            ReportEvent(context, e, options, trace, Report, embeddedDepth);
+            ReportEvent(context, e, options, seen, Report, embeddedDepth);
         }
 
         foreach (PickleValue call in trace.Calls)
@@ -129,10 +130,11 @@ internal static class PickleAnalysis
         ReadContext context,
         PickleEvent e,
         StreamOptions options,
-        PickleTrace trace,
+        EventState state,
         Action<string, string, long, string, IEnumerable<string>?> report,
         int embeddedDepth)
     {
+        PickleTrace trace = state.Trace;
         switch (e.Kind)
         {
             case PickleEventKind.DynamicGlobal:
@@ -177,8 +179,9 @@ internal static class PickleAnalysis
                 report(RuleIds.PickleLimit, e.Detail + ".", e.Offset, "stream", null);
                 break;
             case PickleEventKind.PersistentId:
-                if (!options.PersistentIdsExpected && !trace.Events.Any(x => x.Kind == PickleEventKind.PersistentId && x.Offset < e.Offset))
+                if (!options.PersistentIdsExpected && !state.PersistentIdReported)
                 {
+                    state.PersistentIdReported = true;
                     report(RuleIds.PickleOddity, e.Detail + ": pickle.load refuses persistent ids unless the loading program resolves them (PyTorch does for storages).", e.Offset, "PERSID", null);
                 }
 
@@ -196,7 +199,7 @@ internal static class PickleAnalysis
 
                 break;
             case PickleEventKind.CodeText:
-                bool argument = trace.Calls.Any(c => c.Arguments?.Items?.Any(a => ReferenceEquals(a, e.Value)) == true);
+                bool argument = e.Value is not null && state.CallArguments.Contains(e.Value);
                 report(
                     argument ? RuleIds.PickleCodeArgument : RuleIds.PickleCodeInData,
                     argument ? $"{e.Detail}, passed as an argument to a call." : e.Detail + ".",
@@ -259,6 +262,26 @@ internal static class PickleAnalysis
         }
 
         return PickleDataInspector.Decode(text, e.Encoding);
+    }
+
+    /// <summary>What the event loop of one stream needs beyond the events themselves, built once.</summary>
+    private sealed class EventState
+    {
+        private HashSet<PickleValue>? _callArguments;
+
+        public EventState(PickleTrace trace)
+        {
+            Trace = trace;
+        }
+
+        public PickleTrace Trace { get; }
+
+        public bool PersistentIdReported { get; set; }
+
+        /// <summary>Every value passed to a call (by reference: a value is the one object the machine made).</summary>
+        public HashSet<PickleValue> CallArguments => _callArguments ??= new HashSet<PickleValue>(
+            Trace.Calls.SelectMany(c => c.Arguments?.Items ?? Enumerable.Empty<PickleValue>()),
+            ReferenceEqualityComparer.Instance);
     }
 
     private static void CheckCallThrough(PickleValue call, Action<string, string, long, string, IEnumerable<string>?> report)

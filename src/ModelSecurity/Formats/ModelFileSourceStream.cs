@@ -6,7 +6,7 @@ namespace ModelSecurity.Formats;
 /// <summary>
 /// A read-only, seekable window of a <see cref="ModelFileSource"/> as a <see cref="Stream"/>, for
 /// decoders that want one. Reads go through the source (so they are counted) in blocks of at most
-/// <see cref="BufferSize"/>, because decoders often ask for a byte at a time.
+/// <see cref="BufferSize"/> (or the size given), because decoders often ask for a byte at a time.
 /// </summary>
 internal sealed class ModelFileSourceStream : Stream
 {
@@ -15,14 +15,16 @@ internal sealed class ModelFileSourceStream : Stream
     private readonly ModelFileSource _source;
     private readonly long _start;
     private readonly long _length;
+    private readonly int _bufferSize;
     private byte[]? _buffer;
     private long _bufferStart;
     private int _bufferCount;
     private long _position;
 
     /// <summary>The window from <paramref name="start"/> for <paramref name="length"/> bytes (to the end of the file when null).</summary>
-    public ModelFileSourceStream(ModelFileSource source, long start = 0, long? length = null)
+    public ModelFileSourceStream(ModelFileSource source, long start = 0, long? length = null, int bufferSize = BufferSize)
     {
+        _bufferSize = bufferSize > 0 ? bufferSize : throw new ArgumentOutOfRangeException(nameof(bufferSize));
         _source = source ?? throw new ArgumentNullException(nameof(source));
         if (start < 0 || start > source.Length)
         {
@@ -132,13 +134,13 @@ internal sealed class ModelFileSourceStream : Stream
             return true;
         }
 
-        int want = (int)Math.Min(BufferSize, _length - _position);
+        int want = (int)Math.Min(_bufferSize, _length - _position);
         if (want <= 0)
         {
             return false;
         }
 
-        _buffer ??= new byte[(int)Math.Min(BufferSize, Math.Max(_length, 1))];
+        _buffer ??= new byte[(int)Math.Min(_bufferSize, Math.Max(_length, 1))];
         int read;
         try
         {

@@ -6,34 +6,47 @@ namespace ModelSecurity.Formats.Archive;
 /// <summary>Member-name checks shared by the archive readers: what would escape an extraction folder.</summary>
 internal static class ArchivePaths
 {
-    /// <summary>Why extracting <paramref name="name"/> would leave the extraction folder, or null when it would not.</summary>
+    /// <summary>
+    /// What is unsafe about extracting a member of this name (every reason, joined), or null when
+    /// nothing is: a NUL, an absolute path, a drive letter, a backslash, a '..' component.
+    /// </summary>
     public static string? UnsafeReason(string name)
     {
+        var reasons = new List<string>();
+        if (name.Contains('\0'))
+        {
+            reasons.Add("it contains a NUL character (CPython's zipfile cuts the name there)");
+        }
+
+        if (name.StartsWith('/') || name.StartsWith('\\'))
+        {
+            reasons.Add("it is an absolute path");
+        }
+
+        if (HasDriveLetter(name))
+        {
+            reasons.Add("it starts with a drive letter");
+        }
+
         if (name.Contains('\\'))
         {
-            return "it contains a backslash, a path separator on Windows";
+            reasons.Add("it contains a backslash, a path separator on Windows");
         }
 
-        if (name.StartsWith('/'))
+        if (Array.IndexOf(name.Split('/', '\\'), "..") >= 0)
         {
-            return "it is an absolute path";
+            reasons.Add("it has a '..' component");
         }
 
-        if (name.Length >= 2 && name[1] == ':' && IsAsciiLetter(name[0]))
-        {
-            return "it starts with a drive letter";
-        }
-
-        foreach (string part in name.Split('/'))
-        {
-            if (part == "..")
-            {
-                return "it has a '..' component";
-            }
-        }
-
-        return null;
+        return reasons.Count == 0 ? null : string.Join("; ", reasons);
     }
+
+    /// <summary>
+    /// True when extracting the name writes outside the target folder: absolute, drive letter or a
+    /// '..' component (backslashes read as separators). A backslash alone only makes a subfolder.
+    /// </summary>
+    public static bool EscapesFolder(string name) =>
+        name.StartsWith('/') || name.StartsWith('\\') || HasDriveLetter(name) || Array.IndexOf(name.Split('/', '\\'), "..") >= 0;
 
     /// <summary>
     /// True when a link target, resolved from <paramref name="directory"/> (the link's folder inside
@@ -46,8 +59,7 @@ internal static class ArchivePaths
             return false;
         }
 
-        if (target.StartsWith('/') || target.Contains('\\')
-            || (target.Length >= 2 && target[1] == ':' && IsAsciiLetter(target[0])))
+        if (target.StartsWith('/') || target.Contains('\\') || HasDriveLetter(target))
         {
             return true;
         }
@@ -85,5 +97,6 @@ internal static class ArchivePaths
         return slash < 0 ? string.Empty : name.Substring(0, slash);
     }
 
-    private static bool IsAsciiLetter(char c) => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z');
+    private static bool HasDriveLetter(string name) =>
+        name.Length >= 2 && name[1] == ':' && name[0] is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z');
 }

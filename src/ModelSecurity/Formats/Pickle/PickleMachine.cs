@@ -111,7 +111,6 @@ internal sealed class PickleMachine
                 return;
             }
 
-            _trace.Results.Add(result);
             if (mode == PickleStreamMode.TorchLegacy && _trace.Pickles == 5)
             {
                 // What follows is raw storage data read with f.read, never unpickled.
@@ -477,7 +476,7 @@ internal sealed class PickleMachine
                         string name = Utf8Line("INST");
                         PickleValue cls = FindClass(module, name, "INST");
                         List<PickleValue> args = PopMark();
-                        Push(Call(cls, Container(PickleValueKind.Tuple, args), PickleCallKind.Inst));
+                        Push(Call(cls, Container(PickleValueKind.Tuple, args)));
                         return null;
                     }
 
@@ -491,7 +490,7 @@ internal sealed class PickleMachine
 
                         PickleValue cls = items[0];
                         items.RemoveAt(0);
-                        Push(Call(cls, Container(PickleValueKind.Tuple, items), PickleCallKind.Obj));
+                        Push(Call(cls, Container(PickleValueKind.Tuple, items)));
                         return null;
                     }
 
@@ -499,7 +498,7 @@ internal sealed class PickleMachine
                     {
                         PickleValue args = Pop();
                         PickleValue callable = Pop();
-                        Push(Call(callable, args, PickleCallKind.Reduce));
+                        Push(Call(callable, args));
                         return null;
                     }
 
@@ -507,7 +506,7 @@ internal sealed class PickleMachine
                     {
                         PickleValue args = Pop();
                         PickleValue cls = Pop();
-                        Push(Call(cls, args, PickleCallKind.NewObj));
+                        Push(Call(cls, args));
                         return null;
                     }
 
@@ -517,7 +516,7 @@ internal sealed class PickleMachine
                         Pop();
                         PickleValue args = Pop();
                         PickleValue cls = Pop();
-                        Push(Call(cls, args, PickleCallKind.NewObjEx));
+                        Push(Call(cls, args));
                         return null;
                     }
 
@@ -1006,9 +1005,9 @@ internal sealed class PickleMachine
             throw Malformed("STACK_GLOBAL requires str");
         }
 
-        private PickleValue Call(PickleValue callee, PickleValue args, PickleCallKind kind)
+        private PickleValue Call(PickleValue callee, PickleValue args)
         {
-            var result = new PickleValue(PickleValueKind.Object, _opStart) { Callee = callee, Arguments = args, CallKind = kind };
+            var result = new PickleValue(PickleValueKind.Object, _opStart) { Callee = callee, Arguments = args };
             _m._trace.Calls.Add(result);
             if (callee.Kind == PickleValueKind.Extension)
             {
@@ -1034,14 +1033,14 @@ internal sealed class PickleMachine
             target.State = state;
             if (target.Constructor is { } cls && cls.Module == "joblib.numpy_pickle" && cls.Name == "NumpyArrayWrapper")
             {
-                ReadJoblibArray(target, state);
+                ReadJoblibArray(state);
             }
         }
 
         private void PersistentLoad(PickleValue pid)
         {
             _m.Event(PickleEventKind.PersistentId, _opStart, $"{OpName(_op)} at byte {_opStart:N0} loads persistent id {Describe(pid)}", pid);
-            Push(new PickleValue(PickleValueKind.Persistent, _opStart) { PersistentId = pid });
+            Push(new PickleValue(PickleValueKind.Persistent, _opStart));
         }
 
         private void MemoPut(long index)
@@ -1078,7 +1077,7 @@ internal sealed class PickleMachine
             _m.Event(PickleEventKind.Extension, _opStart, $"{OpName(_op)} at byte {_opStart:N0} fetches copyreg extension {code}, which names no module or function in the file");
         }
 
-        private void ReadJoblibArray(PickleValue wrapper, PickleValue state)
+        private void ReadJoblibArray(PickleValue state)
         {
             // joblib's NumpyArrayWrapper.read_array: object arrays are a nested pickle.load on the same file;
             // other arrays are raw bytes (after an optional alignment pad) read straight from the file.
@@ -1092,7 +1091,6 @@ internal sealed class PickleMachine
                     throw Break(PickleEventKind.LimitReached, $"joblib object arrays nested more than {_m._limits.MaxDepth} deep");
                 }
 
-                _m.Event(PickleEventKind.JoblibArray, _opStart, $"joblib object array at byte {_in.Position:N0}: a nested pickle follows", wrapper);
                 CheckFrame();
                 long nestedStart = _in.Position;
                 PickleValue? nested = new Frame(_m, _depth + 1).Run();
@@ -1146,7 +1144,6 @@ internal sealed class PickleMachine
             }
 
             long bytes = count * itemSize;
-            _m.Event(PickleEventKind.JoblibArray, _opStart, $"joblib array data: {bytes:N0} bytes at byte {_in.Position:N0}, stepped over", wrapper);
             long dataStart = _in.Position;
             if (!_in.Skip(bytes))
             {

@@ -83,9 +83,6 @@ internal enum PickleEventKind
 
     /// <summary>A string in the data that holds Python source or a shell command.</summary>
     CodeText,
-
-    /// <summary>A joblib array wrapper whose inline data was stepped over (or whose object data is a nested pickle).</summary>
-    JoblibArray,
 }
 
 /// <summary>Something the machine noticed at an offset.</summary>
@@ -126,9 +123,6 @@ internal sealed class PickleTrace
     public List<PickleValue> Calls { get; } = new();
 
     public List<PickleEvent> Events { get; } = new();
-
-    /// <summary>The value each complete pickle returned.</summary>
-    public List<PickleValue> Results { get; } = new();
 
     /// <summary>Pickles started in the stream (complete or not).</summary>
     public int Pickles { get; set; }

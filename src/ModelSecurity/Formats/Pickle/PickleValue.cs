@@ -35,16 +35,6 @@ internal enum PickleValueKind
     Buffer,
 }
 
-/// <summary>How a call was made.</summary>
-internal enum PickleCallKind
-{
-    Reduce,
-    NewObj,
-    NewObjEx,
-    Obj,
-    Inst,
-}
-
 /// <summary>
 /// One value on the symbolic stack or in the memo. Nothing is ever executed: a call produces an
 /// <see cref="PickleValueKind.Object"/> that remembers what was called with what.
@@ -96,26 +86,14 @@ internal sealed class PickleValue
     /// <summary>Object: the arguments (a tuple, or the OBJ/INST items as a tuple).</summary>
     public PickleValue? Arguments { get; set; }
 
-    /// <summary>Object: how it was called.</summary>
-    public PickleCallKind CallKind { get; set; }
-
     /// <summary>The state given by BUILD, if any.</summary>
     public PickleValue? State { get; set; }
 
     /// <summary>Extension: the copyreg code.</summary>
     public long Code { get; set; }
 
-    /// <summary>Persistent: the persistent id.</summary>
-    public PickleValue? PersistentId { get; set; }
-
     /// <summary>The qualified name of a Global ("module.name").</summary>
     public string QualifiedName => $"{Module}.{Name}";
-
-    public bool IsString => Kind == PickleValueKind.Str;
-
-    /// <summary>True for a Global with exactly this module and name.</summary>
-    public bool IsGlobal(string module, string name) =>
-        Kind == PickleValueKind.Global && Module == module && Name == name;
 
     /// <summary>The class or function an Object was made by, when it was a Global.</summary>
     public PickleValue? Constructor => Kind == PickleValueKind.Object && Callee is { Kind: PickleValueKind.Global } ? Callee : null;

@@ -130,38 +130,6 @@ internal sealed class ZipArchiveReader
         return new string(chars);
     }
 
-    /// <summary>Why a name would escape an extraction folder, or null when it would not.</summary>
-    internal static string? UnsafeNameReason(string name)
-    {
-        var reasons = new List<string>();
-        if (name.Contains('\0'))
-        {
-            reasons.Add("contains a NUL character (CPython's zipfile cuts the name there)");
-        }
-
-        if (name.StartsWith('/') || name.StartsWith('\\'))
-        {
-            reasons.Add("is an absolute path");
-        }
-
-        if (name.Length >= 2 && name[1] == ':' && ((name[0] | 0x20) >= 'a' && (name[0] | 0x20) <= 'z'))
-        {
-            reasons.Add("starts with a drive letter");
-        }
-
-        if (name.Contains('\\'))
-        {
-            reasons.Add("contains a backslash (a path separator on Windows)");
-        }
-
-        if (Array.IndexOf(name.Split('/', '\\'), "..") >= 0)
-        {
-            reasons.Add("has a '..' segment");
-        }
-
-        return reasons.Count == 0 ? null : "the name " + string.Join(", ", reasons);
-    }
-
     private bool Load(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -796,10 +764,10 @@ internal sealed class ZipArchiveReader
                 _log.Add(ArchiveAnomalyKind.DuplicateName, entry.Name, $"member {entry.Index:N0} repeats the name of an earlier member; loaders disagree on which one they read");
             }
 
-            string? reason = UnsafeNameReason(entry.Name);
+            string? reason = ArchivePaths.UnsafeReason(entry.Name);
             if (reason is not null)
             {
-                _log.Add(ArchiveAnomalyKind.UnsafeName, entry.Name, reason);
+                _log.Add(ArchiveAnomalyKind.UnsafeName, entry.Name, $"the member name is unsafe to extract: {reason}");
             }
         }
     }
@@ -1021,7 +989,9 @@ internal sealed class ZipArchiveReader
         bool ended = false;
         bool bomb = false;
         bool corrupt = false;
-        using var input = new SliceStream(_source, entry.DataOffset, compressed);
+        // A small buffer: only what inflation needs is read (and counted), not 64 KiB per member head.
+        // A data offset past the end (a lying header) is an empty window: inflation then reports the stream as cut.
+        using var input = new ModelFileSourceStream(_source, Math.Min(entry.DataOffset, _source.Length), compressed, bufferSize: 8 * 1024);
         using var inflater = new DeflateStream(input, CompressionMode.Decompress);
         try
         {
@@ -1256,58 +1226,5 @@ internal sealed class ZipArchiveReader
 
             return all;
         }
-    }
-
-    /// <summary>A read-only window on the file for <see cref="DeflateStream"/>: it cannot read past the member's compressed size.</summary>
-    private sealed class SliceStream : Stream
-    {
-        private readonly ModelFileSource _source;
-        private readonly long _start;
-        private readonly long _length;
-        private long _position;
-
-        public SliceStream(ModelFileSource source, long start, long length)
-        {
-            _source = source;
-            _start = start;
-            _length = length;
-        }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => _length;
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            int wanted = (int)Math.Min(count, _length - _position);
-            if (wanted <= 0)
-            {
-                return 0;
-            }
-
-            int read = _source.ReadAt(_start + _position, buffer, offset, wanted);
-            _position += read;
-            return read;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
