@@ -26,6 +26,9 @@ public static class RuleCatalogue
             ? rule
             : throw new KeyNotFoundException($"Rule '{ruleId}' is not in the rule catalogue.");
 
+    /// <summary>The rule with this id, or null when it is not in the catalogue.</summary>
+    public static RuleDefinition? TryGet(string ruleId) => Rules.Value.TryGetValue(ruleId, out RuleDefinition? rule) ? rule : null;
+
     /// <summary>Makes a finding of rule <paramref name="ruleId"/>.</summary>
     internal static ModelFinding Finding(string ruleId, string detail, string? location = null, IEnumerable<string>? extraReferences = null) =>
         new(Get(ruleId), detail, location, extraReferences);

@@ -15,6 +15,26 @@ internal static class RuleIds
     /// <summary>A reader failed on the file in a way it did not foresee (a bug in ModelSecurity).</summary>
     public const string AnalysisFailed = "MS-GEN-003";
 
+    // Integrity, signatures and the sandbox: findings that reports derive from those cmdlets' results.
+
+    /// <summary>The file's hash differs from its reference value.</summary>
+    public const string HashMismatch = "MS-INT-001";
+
+    /// <summary>A manifest names a file or layer that is missing.</summary>
+    public const string HashFileMissing = "MS-INT-002";
+
+    /// <summary>No reference value was found to verify the file against.</summary>
+    public const string HashNoReference = "MS-INT-003";
+
+    /// <summary>A model signature does not verify.</summary>
+    public const string SignatureInvalid = "MS-SIG-001";
+
+    /// <summary>A model signature verified only in part (keyless, log not checked).</summary>
+    public const string SignatureUnverified = "MS-SIG-002";
+
+    /// <summary>A sandboxed program leaked decoy credentials.</summary>
+    public const string SandboxDecoyLeaked = "MS-SBX-001";
+
     /// <summary>The content matches no known format.</summary>
     public const string FormatUnknown = "MS-FMT-001";
 

@@ -23,4 +23,13 @@ internal static class ErrorIds
 
     /// <summary>The -PolicyPath file is not a valid policy.</summary>
     public const string PolicyInvalid = nameof(PolicyInvalid);
+
+    /// <summary>An object piped to Export-ModelReport is not a ModelSecurity result.</summary>
+    public const string ReportInputUnsupported = nameof(ReportInputUnsupported);
+
+    /// <summary>Export-ModelReport cannot tell the format from -Format or the file extension.</summary>
+    public const string ReportFormatUnknown = nameof(ReportFormatUnknown);
+
+    /// <summary>The report file could not be written.</summary>
+    public const string ReportNotWritten = nameof(ReportNotWritten);
 }
