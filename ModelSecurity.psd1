@@ -10,7 +10,11 @@
     PowerShellVersion      = '7.4'
     TypesToProcess         = @('ModelSecurity.Types.ps1xml')
     FormatsToProcess       = @('ModelSecurity.Format.ps1xml')
-    CmdletsToExport        = @('Export-ModelReport', 'Test-ModelFile')
+    CmdletsToExport        = @(
+        'Export-ModelReport'
+        'Invoke-ModelSandbox'
+        'Test-ModelFile'
+    )
     FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()

@@ -32,4 +32,19 @@ internal static class ErrorIds
 
     /// <summary>The report file could not be written.</summary>
     public const string ReportNotWritten = nameof(ReportNotWritten);
+
+    /// <summary>Invoke-ModelSandbox: no isolation backend works here (or the one asked for does not); nothing was run.</summary>
+    public const string SandboxBackendUnavailable = nameof(SandboxBackendUnavailable);
+
+    /// <summary>Invoke-ModelSandbox: the program was not found, or would not be visible inside the sandbox.</summary>
+    public const string SandboxProgramNotFound = nameof(SandboxProgramNotFound);
+
+    /// <summary>Invoke-ModelSandbox: a -Path, -OutputPath or -WorkingDirectory cannot be used as given.</summary>
+    public const string SandboxPathInvalid = nameof(SandboxPathInvalid);
+
+    /// <summary>Invoke-ModelSandbox: an -Environment name is not a valid variable name.</summary>
+    public const string SandboxEnvironmentInvalid = nameof(SandboxEnvironmentInvalid);
+
+    /// <summary>Invoke-ModelSandbox: the sandbox could not be set up or started.</summary>
+    public const string SandboxFailed = nameof(SandboxFailed);
 }

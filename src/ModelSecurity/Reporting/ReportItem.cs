@@ -242,10 +242,10 @@ internal sealed class ReportItem
     {
         bool timedOut = string.Equals(Text(value, "TimedOut"), "True", StringComparison.OrdinalIgnoreCase);
         string exit = Text(value, "ExitCode") ?? "";
-        var leaks = Enumerate(Property(value, "DecoysFound")).Select(d => Convert.ToString(d, CultureInfo.InvariantCulture)).Where(d => !string.IsNullOrEmpty(d)).ToList();
+        var leaks = Enumerate(Property(value, "CanaryLeaks")).Select(d => Convert.ToString(d, CultureInfo.InvariantCulture)).Where(d => !string.IsNullOrEmpty(d)).ToList();
         string status = leaks.Count > 0 ? "DecoyLeaked" : timedOut ? "TimedOut" : exit == "0" ? "Exited" : "Failed";
         var item = new ReportItem(ReportKind.Sandbox, path, status, status == "Exited" ? ReportOutcome.Passed : ReportOutcome.Failed);
-        Copy(value, item, "Backend", "CommandLine", "ExitCode", "TimedOut", "Duration", "Network");
+        Copy(value, item, "Backend", "CommandLine", "ExitCode", "TimedOut", "Duration", "Network", "Weakened", "CanaryLeaks");
         if (leaks.Count > 0)
         {
             item.Findings.Add(Catalogued(RuleIds.SandboxDecoyLeaked, $"Decoy credentials given to the sandbox came back out: {string.Join(", ", leaks)}."));

@@ -1,0 +1,59 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+
+namespace ModelSecurity.Sandbox;
+
+/// <summary>Runs a prepared launch and turns what happened into a SandboxResult, canary checks included.</summary>
+internal static class SandboxExecution
+{
+    public static SandboxResult Run(
+        ISandboxBackend backend,
+        SandboxRequest request,
+        SandboxLaunch launch,
+        IReadOnlyList<KeyValuePair<string, string>> decoys,
+        IReadOnlyList<string> weakened,
+        TimeSpan timeout,
+        int maxOutputBytes,
+        CancellationToken cancel)
+    {
+        OutputFolderOwner? lent = null;
+        SandboxRun run;
+        try
+        {
+            if (request.OutputPath is not null && launch.OutputOwnerId is int uid)
+            {
+                lent = OutputFolderOwner.Lend(request.OutputPath, uid);
+            }
+
+            run = SandboxProcess.Run(launch, maxOutputBytes, timeout, cancel);
+        }
+        finally
+        {
+            lent?.Restore();
+        }
+
+        var leaks = new List<string>();
+        CanaryScanner.ScanText(decoys, run.Output, "Output", leaks);
+        CanaryScanner.ScanText(decoys, run.ErrorOutput, "ErrorOutput", leaks);
+        if (request.OutputPath is not null)
+        {
+            CanaryScanner.ScanFolder(decoys, request.OutputPath, leaks, cancel);
+        }
+
+        return new SandboxResult(
+            backend.Kind,
+            ShellQuote.Join(launch.CommandLine),
+            run.ExitCode,
+            run.Output,
+            run.ErrorOutput,
+            run.TimedOut,
+            run.Duration,
+            request.Network,
+            weakened,
+            leaks,
+            run.Truncated,
+            launch.Enforced,
+            request.OutputPath);
+    }
+}
