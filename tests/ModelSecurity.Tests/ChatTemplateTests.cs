@@ -608,7 +608,7 @@ public class ChatTemplateTests
         ChatTemplateReport report = ChatTemplateAnalyzer.Analyse(template);
         watch.Stop();
 
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"{name}: {watch.Elapsed}");
+        Assert.True(watch.Elapsed < HangGuard.Limit, $"{name}: {watch.Elapsed}");
         Assert.False(report.Parsed, name);
         Assert.Contains(report.Issues, i => i.RuleId == RuleIds.TemplateUnparsable);
     }
@@ -618,7 +618,7 @@ public class ChatTemplateTests
     {
         var watch = Stopwatch.StartNew();
         ChatTemplateReport report = ChatTemplateAnalyzer.Analyse("{{ x|attr('_' * 1000000000) }}{{ y|attr('_'*2 ~ 'class' ~ '_'*2) }}");
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
+        Assert.True(watch.Elapsed < HangGuard.Limit);
         Assert.True(report.Parsed);
         Assert.Contains(report.Issues, i => i.RuleId == RuleIds.TemplateSandboxEscape && i.Column == 5 && i.Detail.Contains("computed at render time", StringComparison.Ordinal));
         Assert.Contains(report.Issues, i => i.RuleId == RuleIds.TemplateSandboxEscape && i.Detail.Contains("__class__", StringComparison.Ordinal));
@@ -636,7 +636,7 @@ public class ChatTemplateTests
             .Replace("DOUBLE_LIST", string.Concat(Enumerable.Repeat("{% set a = a + a %}", 64)), StringComparison.Ordinal);
         var watch = Stopwatch.StartNew();
         ChatTemplateReport report = ChatTemplateAnalyzer.Analyse(template);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
+        Assert.True(watch.Elapsed < HangGuard.Limit);
         Assert.True(report.Parsed, string.Join("; ", report.Issues));
         Assert.Empty(report.Issues);
     }

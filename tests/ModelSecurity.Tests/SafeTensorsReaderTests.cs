@@ -251,7 +251,7 @@ public class SafeTensorsReaderTests
         ModelScanResult result = ScanFile(SafeTensorsBuilder.File(header, 4));
 
         AssertOnly(result, RuleIds.SafeTensorsMalformed);
-        Assert.True(watch.ElapsedMilliseconds < 5000, $"{watch.ElapsedMilliseconds} ms");
+        Assert.True(watch.Elapsed < HangGuard.Limit, $"{watch.ElapsedMilliseconds} ms");
     }
 
     [Fact]
@@ -272,7 +272,7 @@ public class SafeTensorsReaderTests
 
         AssertClean(result);
         Assert.Equal(Count, result.Metadata["TensorCount"]);
-        Assert.True(watch.ElapsedMilliseconds < 20_000, $"{watch.ElapsedMilliseconds} ms");
+        Assert.True(watch.Elapsed < HangGuard.Limit, $"{watch.ElapsedMilliseconds} ms");
     }
 
     [Fact]
