@@ -12,6 +12,7 @@
     FormatsToProcess       = @('ModelSecurity.Format.ps1xml')
     CmdletsToExport        = @(
         'Export-ModelReport'
+        'Get-ModelSource'
         'Invoke-ModelSandbox'
         'Test-ModelFile'
     )

@@ -50,7 +50,7 @@ Describe 'Module manifest' {
     }
 
     It 'has a table view for each result type' {
-        foreach ($type in 'ModelSecurity.Analysis.ModelScanResult', 'ModelSecurity.Analysis.ModelFinding', 'ModelSecurity.Sandbox.SandboxResult') {
+        foreach ($type in 'ModelSecurity.Analysis.ModelScanResult', 'ModelSecurity.Analysis.ModelFinding', 'ModelSecurity.Sandbox.SandboxResult', 'ModelSecurity.Provenance.ModelSource') {
             Get-FormatData -TypeName $type | Should -Not -BeNullOrEmpty
         }
     }

@@ -187,4 +187,29 @@ internal static class RuleIds
 
     /// <summary>Template cannot be parsed.</summary>
     public const string TemplateUnparsable = "MS-TPL-005";
+
+    // Provenance (Get-ModelSource).
+    /// <summary>The name imitates a popular model or publisher.</summary>
+    public const string SourceLookalike = "MS-SRC-001";
+
+    /// <summary>Sources of provenance disagree (file metadata vs location, licences).</summary>
+    public const string SourceConflict = "MS-SRC-002";
+
+    /// <summary>A config or model card asks for the repository's own code to run.</summary>
+    public const string SourceRemoteCode = "MS-SRC-003";
+
+    /// <summary>No model card.</summary>
+    public const string SourceCardMissing = "MS-SRC-004";
+
+    /// <summary>The model card lacks an item people are told to check.</summary>
+    public const string SourceCardIncomplete = "MS-SRC-005";
+
+    /// <summary>No clear licence.</summary>
+    public const string SourceLicenseUnclear = "MS-SRC-006";
+
+    /// <summary>Open community discussions report security problems.</summary>
+    public const string SourceCommunityRedFlag = "MS-SRC-007";
+
+    /// <summary>The hub's own security scan reports problems in the repository.</summary>
+    public const string SourceHubScanIssue = "MS-SRC-008";
 }

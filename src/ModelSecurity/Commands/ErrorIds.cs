@@ -47,4 +47,23 @@ internal static class ErrorIds
 
     /// <summary>Invoke-ModelSandbox: the sandbox could not be set up or started.</summary>
     public const string SandboxFailed = nameof(SandboxFailed);
+
+    // Get-ModelSource.
+    /// <summary>A -Name value is not a Hugging Face repository id or an Ollama name.</summary>
+    public const string NameInvalid = nameof(NameInvalid);
+
+    /// <summary>-Online: the registry could not be reached (offline, DNS, refused, timed out).</summary>
+    public const string OnlineUnavailable = nameof(OnlineUnavailable);
+
+    /// <summary>-Online: the registry says the repository, model or tag does not exist.</summary>
+    public const string OnlineNotFound = nameof(OnlineNotFound);
+
+    /// <summary>-Online: the registry refused access (private or gated).</summary>
+    public const string OnlineAccessDenied = nameof(OnlineAccessDenied);
+
+    /// <summary>-Online: the registry's answer is not what its API returns.</summary>
+    public const string OnlineInvalidResponse = nameof(OnlineInvalidResponse);
+
+    /// <summary>-Endpoint or -OllamaEndpoint is not an http(s) address.</summary>
+    public const string EndpointInvalid = nameof(EndpointInvalid);
 }
