@@ -11,9 +11,11 @@
     TypesToProcess         = @('ModelSecurity.Types.ps1xml')
     FormatsToProcess       = @('ModelSecurity.Format.ps1xml')
     CmdletsToExport        = @(
+        'Confirm-ModelSignature'
         'Export-ModelReport'
         'Get-ModelSource'
         'Invoke-ModelSandbox'
+        'New-ModelSignature'
         'Test-ModelFile'
     )
     FunctionsToExport      = @()

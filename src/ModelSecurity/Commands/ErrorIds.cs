@@ -67,3 +67,40 @@ internal static class ErrorIds
     /// <summary>-Endpoint or -OllamaEndpoint is not an http(s) address.</summary>
     public const string EndpointInvalid = nameof(EndpointInvalid);
 }
+
+/// <summary>Stable error ids of New-ModelSignature and Confirm-ModelSignature.</summary>
+internal static class SigningErrorIds
+{
+    /// <summary>Neither -Path nor -LiteralPath was given.</summary>
+    public const string PathRequired = nameof(PathRequired);
+
+    /// <summary>A path names a file where a model folder is expected.</summary>
+    public const string PathNotFolder = nameof(PathNotFolder);
+
+    /// <summary>-SignaturePath was given with more than one model folder.</summary>
+    public const string SignaturePathAmbiguous = nameof(SignaturePathAmbiguous);
+
+    /// <summary>The key file cannot be read or holds no PEM key.</summary>
+    public const string SigningKeyUnreadable = nameof(SigningKeyUnreadable);
+
+    /// <summary>The key is not ECDSA on P-256, P-384 or P-521, or is in a form that is not supported.</summary>
+    public const string SigningKeyUnsupported = nameof(SigningKeyUnsupported);
+
+    /// <summary>The private key is encrypted and -Password is missing or wrong.</summary>
+    public const string SigningKeyPassword = nameof(SigningKeyPassword);
+
+    /// <summary>A certificate chain or root file cannot be read or holds no certificate.</summary>
+    public const string CertificateUnreadable = nameof(CertificateUnreadable);
+
+    /// <summary>The private key does not belong to the first certificate of -CertificateChainPath.</summary>
+    public const string CertificateKeyMismatch = nameof(CertificateKeyMismatch);
+
+    /// <summary>The signature file exists and -Force was not given.</summary>
+    public const string SignatureExists = nameof(SignatureExists);
+
+    /// <summary>The model folder holds a symbolic link and -AllowSymlinks was not given.</summary>
+    public const string SymlinkNotAllowed = nameof(SymlinkNotAllowed);
+
+    /// <summary>A file of the model folder could not be read, or the signature could not be written.</summary>
+    public const string ModelFolderUnreadable = nameof(ModelFolderUnreadable);
+}
