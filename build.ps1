@@ -101,6 +101,8 @@ function Invoke-Build {
     Copy-Item -LiteralPath (Join-Path $publish 'ModelSecurity.dll') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $publish 'SharpCompress.dll') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $publish 'YamlDotNet.dll') -Destination $ModuleOut
+    # PureHDF (HDF5 root attributes of legacy Keras models); its net8.0 build depends on nothing else.
+    Copy-Item -LiteralPath (Join-Path $publish 'PureHDF.dll') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'ModelSecurity.psd1') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/ModelSecurity.Format.ps1xml') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/ModelSecurity.Types.ps1xml') -Destination $ModuleOut

@@ -23,8 +23,6 @@ public class JsonReaderTests
 
     [Theory]
     [InlineData("{\"auto_map\": {\"AutoModel\": \"modeling_x.XModel\"}}", "auto_map")]
-    [InlineData("{\"model\": {\"_target_\": \"os.system\"}}", "_target_")]
-    [InlineData("{\"class_name\": \"Lambda\", \"module\": \"keras.layers\", \"config\": {}}", "Keras-style")]
     [InlineData("{\"savedModelSchemaVersion\": \"1\", \"metaGraphs\": []}", "TensorFlow graph")]
     public void JsonThatProgramsTurnIntoCode_IsInconclusive(string json, string detail)
     {

@@ -8,7 +8,8 @@ namespace ModelSecurity.Tests;
 
 /// <summary>
 /// Seeded mutations (byte flips, truncations, inflated lengths, splices) of pickles, the containers
-/// that carry them, GGUF, SafeTensors and chat templates: every one must give a result without a
+/// that carry them, GGUF, SafeTensors, chat templates, Keras configs (zip and HDF5), skops schemas
+/// and Hydra configs: every one must give a result without a
 /// reader exception (MS-GEN-003).
 /// </summary>
 public class ReaderMutationTests
@@ -16,7 +17,7 @@ public class ReaderMutationTests
     public static TheoryData<string> Seeds() => new()
     {
         "pickle-p2", "pickle-p4", "pickle-p0", "torch-zip", "torch-legacy", "npz", "gzip", "tar",
-        "gguf", "safetensors", "tokenizer-config", "yaml", "jinja",
+        "gguf", "safetensors", "tokenizer-config", "yaml", "jinja", "keras-zip", "hdf5-keras", "skops", "hydra-yaml",
     };
 
     [Theory]
@@ -57,6 +58,12 @@ public class ReaderMutationTests
         "safetensors" => Fixtures.Get("safetensors").Bytes,
         "tokenizer-config" => Fixtures.Utf8("{\"chat_template\": \"{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] }}{% endif %}\", \"bos_token\": \"<s>\"}"),
         "yaml" => Fixtures.Utf8("model_name: x\nchat_template: '{{ messages[0].content }}'\nparams:\n  a: [1, 2]\n"),
+        "keras-zip" => KerasConfigTests.KerasZip(KerasConfigTests.Sequential(
+            "{\"module\": \"keras.layers\", \"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 1}, \"registered_name\": null}",
+            "{\"module\": \"keras.layers\", \"class_name\": \"Lambda\", \"config\": {\"name\": \"l\", \"function\": {\"class_name\": \"__lambda__\", \"config\": {\"code\": \"AA==\"}}}, \"registered_name\": null}")),
+        "hdf5-keras" => KerasConfigTests.KerasHdf5("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\", \"config\": {\"units\": 1}}]}}"),
+        "skops" => KerasConfigTests.SkopsZip("{\"__class__\": \"StandardScaler\", \"__module__\": \"sklearn.preprocessing\", \"__loader__\": \"ObjectNode\", \"content\": {}}"),
+        "hydra-yaml" => Fixtures.Utf8("model:\n  _target_: nemo.collections.asr.models.EncDecCTCModel\n  _args_: [os.system]\n  optim:\n    _target_: torch.optim.Adam\n"),
         "jinja" => Fixtures.Utf8("{%- for message in messages %}{{- '<|' + message['role'] + '|>' }}{{ message['content'] | trim }}{%- endfor %}"),
         _ => Fixtures.Tar(("sys_info", PickleBuilder.TorchStateDict()), ("pickle", PickleBuilder.TorchStateDict())),
     };

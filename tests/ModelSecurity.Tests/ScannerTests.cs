@@ -180,7 +180,7 @@ public class ScannerTests
 
             // Cutting only trailing padding (a tar's second end block, a JSON file's final newline) leaves
             // a file every loader reads whole.
-            bool onlyPaddingCut = (bytes.AsSpan(length).IndexOfAnyExcept((byte)0) < 0 && result.Format is ModelFormat.Tar or ModelFormat.PyTorchTar)
+            bool onlyPaddingCut = (bytes.AsSpan(length).IndexOfAnyExcept((byte)0) < 0 && result.Format is ModelFormat.Tar or ModelFormat.PyTorchTar or ModelFormat.NeMo)
                 || (bytes.AsSpan(length).IndexOfAnyExcept(" \t\r\n"u8) < 0 && result.Format is ModelFormat.Json or ModelFormat.JinjaTemplate)
                 || result.Format == ModelFormat.Yaml; // any prefix of a YAML document that parses is a YAML document
             if (!onlyPaddingCut)

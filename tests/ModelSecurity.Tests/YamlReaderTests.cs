@@ -44,13 +44,38 @@ public class YamlReaderTests
         Assert.True(benign.Verdict == ScanVerdict.Clean, string.Join("; ", benign.Findings));
     }
 
-    [Fact]
-    public void HydraTargets_AreNotYetAnalysed()
+    [Theory]
+    [InlineData("model:\n  _target_: os.system\n  _args_: [id]\n")]
+    [InlineData("model:\n  _target_: subprocess.Popen\n")]
+    [InlineData("model:\n  _target_: builtins.eval\n")]
+    [InlineData("model:\n  _target_: hydra.utils.get_method\n  path: os.system\n")]
+    [InlineData("model:\n  _target_: nemo.collections.asr.models.EncDecCTCModel\n  _args_:\n    - os.system\n")]
+    public void DangerousHydraTargets_AreMalicious(string yaml)
     {
-        ModelScanResult result = ScanYaml("model:\n  _target_: nemo.collections.asr.models.EncDecCTCModel\n  cfg: {}\n", "model_config.yaml");
+        ModelScanResult result = ScanYaml(yaml, "model_config.yaml");
 
-        Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
-        Assert.Contains(result.Findings, f => f.RuleId == RuleIds.FormatNotAnalysed && f.Detail.Contains("_target_", StringComparison.Ordinal));
+        Assert.Equal(ScanVerdict.Malicious, result.Verdict);
+        Assert.Contains(result.Findings, f => f.RuleId == RuleIds.HydraDangerousTarget && f.Location!.StartsWith("line ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void NeMoHydraTargets_AreClean()
+    {
+        ModelScanResult result = ScanYaml(
+            "model:\n  _target_: nemo.collections.asr.models.EncDecCTCModel\n  optim:\n    _target_: torch.optim.AdamW\n    lr: 0.001\n  encoder:\n    _target_: nemo.collections.asr.modules.ConformerEncoder\n    _args_: [80]\n",
+            "model_config.yaml");
+
+        Assert.True(result.Verdict == ScanVerdict.Clean, string.Join("; ", result.Findings));
+        Assert.Equal(3, result.Metadata["HydraTargetCount"]);
+    }
+
+    [Fact]
+    public void UnknownHydraTarget_IsSuspicious()
+    {
+        ModelScanResult result = ScanYaml("model:\n  _target_: my_company.models.Net\n", "model_config.yaml");
+
+        Assert.Equal(ScanVerdict.Suspicious, result.Verdict);
+        Assert.Contains(result.Findings, f => f.RuleId == RuleIds.HydraUnknownTarget && f.Detail.Contains("my_company", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -212,4 +212,50 @@ internal static class RuleIds
 
     /// <summary>The hub's own security scan reports problems in the repository.</summary>
     public const string SourceHubScanIssue = "MS-SRC-008";
+
+    // Keras configs, HDF5, Hydra configs and skops schemas.
+    /// <summary>Keras config carries Python code (Lambda bytecode, __lambda__).</summary>
+    public const string KerasCode = "MS-KRS-001";
+
+    /// <summary>Keras config references a dangerous module or callable.</summary>
+    public const string KerasDangerousReference = "MS-KRS-002";
+
+    /// <summary>Keras config references a Keras API that is not a model part.</summary>
+    public const string KerasNonModelingApi = "MS-KRS-003";
+
+    /// <summary>Keras TorchModuleWrapper (torch.load of a pickle).</summary>
+    public const string KerasTorchModule = "MS-KRS-004";
+
+    /// <summary>Keras custom object or module outside Keras' packages.</summary>
+    public const string KerasCustomObject = "MS-KRS-005";
+
+    /// <summary>Keras layer reads a file named in the config.</summary>
+    public const string KerasExternalFile = "MS-KRS-006";
+
+    /// <summary>Keras config cannot be read.</summary>
+    public const string KerasConfigUnreadable = "MS-KRS-007";
+
+    /// <summary>HDF5 structure cannot be read.</summary>
+    public const string Hdf5Unreadable = "MS-HDF-001";
+
+    /// <summary>HDF5 signature with no content after it.</summary>
+    public const string Hdf5Placeholder = "MS-HDF-002";
+
+    /// <summary>Hydra _target_ names a dangerous callable.</summary>
+    public const string HydraDangerousTarget = "MS-CFG-001";
+
+    /// <summary>Hydra _target_ outside the packages model configs use.</summary>
+    public const string HydraUnknownTarget = "MS-CFG-002";
+
+    /// <summary>skops schema names a dangerous type, function or gadget.</summary>
+    public const string SkopsDangerous = "MS-SKO-001";
+
+    /// <summary>skops schema names a type outside skops' trusted types.</summary>
+    public const string SkopsUntrusted = "MS-SKO-002";
+
+    /// <summary>skops schema names a class of the loading program (__main__).</summary>
+    public const string SkopsProgramType = "MS-SKO-003";
+
+    /// <summary>skops schema cannot be read.</summary>
+    public const string SkopsSchemaUnreadable = "MS-SKO-004";
 }

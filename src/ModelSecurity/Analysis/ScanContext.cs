@@ -150,6 +150,25 @@ internal sealed class ReadContext
 
         using var stream = new MemoryStream(content, writable: false);
         using var source = new ModelFileSource(stream);
+        return ScanNested(name, source);
+    }
+
+    /// <summary>
+    /// Reads content that stays where it is (a stored archive member seen through a window of the
+    /// file) as content of its own, so a reader that needs only parts of it reads only those.
+    /// </summary>
+    public ModelFormat ScanNested(string name, ModelFileSource source)
+    {
+        string path = ChildPath(name);
+        if (Depth + 1 > Limits.MaxDepth)
+        {
+            Scan.Findings.Add(RuleCatalogue.Finding(
+                RuleIds.ArchiveMemberUnreadable,
+                $"Containers are nested more than {Limits.MaxDepth} deep; this member was not opened.",
+                path));
+            return ModelFormat.Unknown;
+        }
+
         var sniff = new SniffContext(source);
         FormatMatch match = FormatDetector.Detect(sniff);
         var child = new ReadContext(Scan, source, sniff, match, path, Depth + 1, Format);

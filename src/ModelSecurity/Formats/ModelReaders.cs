@@ -93,6 +93,7 @@ internal static class ModelReaders
         readers[ModelFormat.Ggml] = new Gguf.GgmlReader();
         readers[ModelFormat.JinjaTemplate] = new Text.JinjaTemplateReader();
         readers[ModelFormat.Yaml] = new Text.YamlReader();
+        readers[ModelFormat.Hdf5] = new Hdf5.Hdf5Reader();
         return readers;
     }
 }

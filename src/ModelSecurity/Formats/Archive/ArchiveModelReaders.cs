@@ -52,14 +52,8 @@ internal sealed class TarModelReader : IModelReader
             return;
         }
 
+        // NeMo's model_config.yaml is read by content like every member: the YAML reader grades its Hydra targets.
         ArchiveFindings.Report(context, tar.Anomalies);
-        if (context.Format == ModelFormat.NeMo)
-        {
-            context.Report(
-                RuleIds.FormatNotAnalysed,
-                "This is a NeMo archive: its members were scanned, but this version does not yet analyse the Hydra model_config.yaml (_target_ references, CVE-2025-23304), so the model is not known to be safe.",
-                "archive");
-        }
 
         int examined = 0;
         foreach (TarEntry entry in tar.Entries)

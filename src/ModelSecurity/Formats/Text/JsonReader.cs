@@ -8,9 +8,10 @@ namespace ModelSecurity.Formats.Text;
 /// <summary>
 /// JSON documents (configs, manifests, tokenizer files). JSON runs nothing by itself, so a
 /// well-formed document is data, except where programs turn it into code: chat templates (rendered
-/// as Jinja) are analysed; an <c>auto_map</c> (remote code), Keras or Hydra object references
-/// (imported and called) and TensorFlow graphs written as JSON need readers this version does not
-/// have yet, so such documents stay Inconclusive.
+/// as Jinja) are analysed, Keras configs, skops schemas and Hydra <c>_target_</c> references
+/// (imported and called) are graded by their analyses; an <c>auto_map</c> (remote code) and
+/// TensorFlow graphs written as JSON need readers this version does not have yet, so such documents
+/// stay Inconclusive.
 /// </summary>
 internal sealed class JsonReader : IModelReader
 {
@@ -28,12 +29,17 @@ internal sealed class JsonReader : IModelReader
         byte[] json = context.Source.ReadBlock(0, (int)context.Source.Length);
         var found = new SortedSet<string>(StringComparer.Ordinal);
         bool hasTemplate;
+        bool keras;
+        bool skops;
+        bool hydra = false;
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             bool hasClassName = false;
             hasTemplate = false;
             bool hasModule = false;
+            bool hasKerasVersion = false;
+            skops = false;
             while (reader.Read())
             {
                 if (reader.TokenType != JsonTokenType.PropertyName)
@@ -51,7 +57,15 @@ internal sealed class JsonReader : IModelReader
                 }
                 else if (reader.ValueTextEquals("_target_"))
                 {
-                    found.Add("Hydra _target_ references (imported and called by instantiate)");
+                    hydra = true;
+                }
+                else if (reader.ValueTextEquals("__loader__"))
+                {
+                    skops = true;
+                }
+                else if (reader.ValueTextEquals("keras_version") || reader.ValueTextEquals("backend"))
+                {
+                    hasKerasVersion = true;
                 }
                 else if (reader.ValueTextEquals("savedModelSchemaVersion") || reader.ValueTextEquals("metaGraphs")
                     || reader.ValueTextEquals("meta_graphs") || reader.ValueTextEquals("graphDef") || reader.ValueTextEquals("graph_def"))
@@ -68,10 +82,7 @@ internal sealed class JsonReader : IModelReader
                 }
             }
 
-            if (hasClassName && hasModule)
-            {
-                found.Add("Keras-style object references (class_name and module, imported when the model is built)");
-            }
+            keras = hasClassName && (hasModule || hasKerasVersion);
         }
         catch (JsonException e)
         {
@@ -82,6 +93,20 @@ internal sealed class JsonReader : IModelReader
         if (hasTemplate)
         {
             AnalyseTemplates(context, json);
+        }
+
+        if (skops)
+        {
+            SkopsSchemaAnalysis.Analyze(context, json, string.Empty);
+        }
+        else if (keras)
+        {
+            KerasConfigAnalysis.Analyze(context, System.Text.Encoding.UTF8.GetString(json), string.Empty);
+        }
+
+        if (hydra)
+        {
+            AnalyseHydra(context, json);
         }
 
         if (found.Count > 0)
@@ -105,6 +130,60 @@ internal sealed class JsonReader : IModelReader
             {
                 context.Scan.Metadata["ChatTemplateSha256"] = sha256;
             }
+        }
+    }
+
+    /// <summary>Grades every _target_ in the document and the dotted names passed in _args_.</summary>
+    private static void AnalyseHydra(ReadContext context, byte[] json)
+    {
+        using JsonDocument document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var references = new List<HydraReference>();
+        try
+        {
+            CollectHydra(document.RootElement, "$", references, 0, inArguments: false);
+        }
+        catch (InvalidOperationException e)
+        {
+            // JsonDocument checks a string's UTF-8 only when it is read.
+            context.Report(RuleIds.DocumentMalformed, $"The JSON document holds text that is not valid UTF-8: {e.Message}");
+            return;
+        }
+
+        HydraTargetAnalysis.Report(context, references);
+    }
+
+    private static void CollectHydra(JsonElement element, string path, List<HydraReference> references, int depth, bool inArguments)
+    {
+        if (depth > 128 || references.Count >= YamlReader.MaxHydraReferences)
+        {
+            return;
+        }
+
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (JsonProperty property in element.EnumerateObject())
+            {
+                string here = $"{path}.{property.Name}";
+                if (property.Name == "_target_" && property.Value.ValueKind == JsonValueKind.String)
+                {
+                    references.Add(new HydraReference(property.Value.GetString()!, here, IsArgument: false));
+                    continue;
+                }
+
+                CollectHydra(property.Value, here, references, depth + 1, inArguments || property.Name == "_args_");
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            int index = 0;
+            foreach (JsonElement item in element.EnumerateArray())
+            {
+                CollectHydra(item, $"{path}[{index++}]", references, depth + 1, inArguments);
+            }
+        }
+        else if (inArguments && element.ValueKind == JsonValueKind.String)
+        {
+            references.Add(new HydraReference(element.GetString()!, path, IsArgument: true));
         }
     }
 

@@ -13,7 +13,7 @@ namespace ModelSecurity.Formats.Text;
 /// stream of parser events, so anchors and aliases are never expanded. YAML is data unless a loader
 /// makes code of it: Python object tags (<c>!!python/object/apply:os.system</c>, run by PyYAML's
 /// unsafe loaders) are Malicious, chat templates are analysed, Hydra <c>_target_</c> references
-/// (imported and called by instantiate) need a reader this version does not have yet.
+/// (imported and called by instantiate) are graded by <see cref="HydraTargetAnalysis"/>.
 /// </summary>
 internal sealed class YamlReader : IModelReader
 {
@@ -22,6 +22,9 @@ internal sealed class YamlReader : IModelReader
 
     /// <summary>Parser events examined before giving up (bounds time on hostile documents).</summary>
     public const int MaxEvents = 2_000_000;
+
+    /// <summary>Hydra targets and arguments collected (each is judged; the count bounds memory).</summary>
+    public const int MaxHydraReferences = 100_000;
 
     public void Read(ReadContext context)
     {
@@ -34,7 +37,7 @@ internal sealed class YamlReader : IModelReader
         string text = Encoding.UTF8.GetString(context.Source.ReadBlock(0, (int)context.Source.Length));
         var templates = new List<(string Location, string Text)>();
         var pythonTags = new List<string>();
-        bool hydra = false;
+        var hydra = new List<HydraReference>();
         try
         {
             var parser = new Parser(new StringReader(text));
@@ -74,7 +77,14 @@ internal sealed class YamlReader : IModelReader
                         if (frame is { IsMapping: true, ExpectingKey: true })
                         {
                             frame.Key = scalar.Value;
-                            hydra |= scalar.Value == "_target_";
+                        }
+                        else if (key == "_target_" && hydra.Count < MaxHydraReferences)
+                        {
+                            hydra.Add(new HydraReference(scalar.Value, $"line {scalar.Start.Line}, _target_", IsArgument: false));
+                        }
+                        else if (InArguments(path) && hydra.Count < MaxHydraReferences)
+                        {
+                            hydra.Add(new HydraReference(scalar.Value, $"line {scalar.Start.Line}, _args_", IsArgument: true));
                         }
                         else if (key == "chat_template" && templates.Count < 64)
                         {
@@ -108,12 +118,26 @@ internal sealed class YamlReader : IModelReader
             ChatTemplateFindings.Report(context, template, location, declaredFamily: null);
         }
 
-        if (hydra)
+        HydraTargetAnalysis.Report(context, hydra);
+    }
+
+    // True inside the value of an _args_ key (a list of positional arguments for the target). The
+    // innermost mapping still awaits the value of its key; an outer one has moved past the container
+    // value that began under its key.
+    private static bool InArguments(Stack<Frame> path)
+    {
+        bool innermost = true;
+        foreach (Frame frame in path)
         {
-            context.Report(
-                RuleIds.FormatNotAnalysed,
-                "The YAML document holds Hydra _target_ references (imported and called by instantiate, CVE-2025-23304). This version does not analyse them yet, so the document is not known to be safe.");
+            if (frame is { IsMapping: true, Key: "_args_" } && frame.ExpectingKey != innermost)
+            {
+                return true;
+            }
+
+            innermost = false;
         }
+
+        return false;
     }
 
     private static void Advance(Frame? frame)

@@ -7,7 +7,8 @@ using ModelSecurity.Formats.Archive;
 namespace ModelSecurity.Formats.Zip;
 
 /// <summary>
-/// Zip-based models and plain zips (PyTorch checkpoints, TorchScript, NumPy .npz, Keras, skops):
+/// Zip-based models and plain zips (PyTorch checkpoints, TorchScript, NumPy .npz, Keras, skops,
+/// whose config members <see cref="ZipModelConfigs"/> analyses):
 /// the central directory is authoritative as in PyTorch's reader, every structural oddity is
 /// reported, and every member is judged by its content, not its name. Members are recognised from
 /// their first bytes; only those whose format has a reader (pickles, arrays, archives) are read
@@ -63,13 +64,11 @@ internal sealed class ZipModelReader : IModelReader
         {
             ReportTorchScriptCode(context, entries);
         }
-        else if (context.Format is ModelFormat.Keras or ModelFormat.Skops)
-        {
-            context.Report(
-                RuleIds.FormatNotAnalysed,
-                $"This is a {context.Match.Description}: its members were scanned, but this version does not yet analyse the {(context.Format == ModelFormat.Keras ? "Keras config.json (layers, Lambda code, module references)" : "skops schema.json")}, so the model is not known to be safe.",
-                "archive");
-        }
+
+        // Keras' config.json and skops' schema.json are analysed as what their loaders make of them.
+        var configAnomalies = new List<ArchiveAnomaly>();
+        HashSet<string> analysedConfigs = ZipModelConfigs.Read(context, zip, configAnomalies, encrypted);
+        ArchiveFindings.Report(context, configAnomalies, reported);
 
         int examined = 0;
         foreach (ZipEntry entry in entries)
@@ -87,7 +86,7 @@ internal sealed class ZipModelReader : IModelReader
             }
 
             var anomalies = new List<ArchiveAnomaly>();
-            ReadMember(context, zip, entry, anomalies);
+            ReadMember(context, zip, entry, anomalies, analysedConfigs);
             ArchiveFindings.Report(context, anomalies, reported);
         }
     }
@@ -125,7 +124,7 @@ internal sealed class ZipModelReader : IModelReader
         return names;
     }
 
-    private static void ReadMember(ReadContext context, ZipArchiveReader zip, ZipEntry entry, List<ArchiveAnomaly> anomalies)
+    private static void ReadMember(ReadContext context, ZipArchiveReader zip, ZipEntry entry, List<ArchiveAnomaly> anomalies, HashSet<string> analysedConfigs)
     {
         byte[] head = zip.ReadHead(entry, context.Limits.MemberSniffBytes, anomalies);
         if (head.Length == 0)
@@ -134,6 +133,11 @@ internal sealed class ZipModelReader : IModelReader
         }
 
         FormatMatch match = ReadContext.DetectHead(head, entry.UncompressedSize);
+        if (match.Format == ModelFormat.Json && analysedConfigs.Contains(entry.Name))
+        {
+            return;
+        }
+
         bool pickleName = entry.Name.EndsWith(".pkl", StringComparison.OrdinalIgnoreCase);
         if (!ModelReaders.Has(match.Format) && !pickleName)
         {
@@ -148,6 +152,16 @@ internal sealed class ZipModelReader : IModelReader
                 RuleIds.ArchiveUnexpectedMember,
                 $"The member holds {match.Description} under a name that does not say so; torch.load(pickle_file=...) and other loaders can still unpickle it (CVE-2025-1889).",
                 $"member {entry.Name}");
+        }
+
+        // A stored HDF5 member (Keras' model.weights.h5) is read in place: its reader wants a few headers, not the weights.
+        if (match.Format == ModelFormat.Hdf5 && entry.Method == ZipEntry.Stored && !entry.IsEncrypted && entry.HasLocalHeader
+            && entry.CompressedSize == entry.UncompressedSize && entry.DataOffset + entry.UncompressedSize <= context.Source.Length)
+        {
+            using var window = new ModelFileSourceStream(context.Source, entry.DataOffset, entry.UncompressedSize, bufferSize: 8 * 1024);
+            using var member = new ModelFileSource(window);
+            context.ScanNested(entry.Name, member);
+            return;
         }
 
         long size = Math.Min(entry.UncompressedSize, context.Limits.MaxMemberBytes);
