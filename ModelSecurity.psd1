@@ -10,7 +10,7 @@
     PowerShellVersion      = '7.4'
     TypesToProcess         = @('ModelSecurity.Types.ps1xml')
     FormatsToProcess       = @('ModelSecurity.Format.ps1xml')
-    CmdletsToExport        = @('Test-ModelFile')
+    CmdletsToExport        = @('Test-ModelFile', 'Confirm-ModelHash', 'Get-ModelInventory', 'New-ModelManifest')
     FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()
