@@ -11,10 +11,13 @@
     TypesToProcess         = @('ModelSecurity.Types.ps1xml')
     FormatsToProcess       = @('ModelSecurity.Format.ps1xml')
     CmdletsToExport        = @(
+        'Confirm-ModelHash'
         'Confirm-ModelSignature'
         'Export-ModelReport'
+        'Get-ModelInventory'
         'Get-ModelSource'
         'Invoke-ModelSandbox'
+        'New-ModelManifest'
         'New-ModelSignature'
         'Test-ModelFile'
     )

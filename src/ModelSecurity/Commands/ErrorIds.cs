@@ -66,6 +66,35 @@ internal static class ErrorIds
 
     /// <summary>-Endpoint or -OllamaEndpoint is not an http(s) address.</summary>
     public const string EndpointInvalid = nameof(EndpointInvalid);
+    // Confirm-ModelHash, Get-ModelInventory, New-ModelManifest.
+
+    /// <summary>A file could not be read to hash it (permissions, I/O error, changed while read).</summary>
+    public const string HashFailed = nameof(HashFailed);
+
+    /// <summary>An -Expected value is not a SHA-256 or SHA-512 in hex, or does not fit -Algorithm.</summary>
+    public const string ExpectedInvalid = nameof(ExpectedInvalid);
+
+    /// <summary>A -ManifestPath file does not exist or cannot be read.</summary>
+    public const string ManifestNotFound = nameof(ManifestNotFound);
+
+    /// <summary>A -ManifestPath file is neither this module's JSON manifest nor a sha256sum list.</summary>
+    public const string ManifestInvalid = nameof(ManifestInvalid);
+
+    /// <summary>An Ollama manifest is damaged (not JSON, or a digest Ollama itself refuses).</summary>
+    public const string OllamaManifestInvalid = nameof(OllamaManifestInvalid);
+
+    /// <summary>-Online: the Hugging Face API could not be reached or refused the request.</summary>
+    public const string HubApiFailed = nameof(HubApiFailed);
+
+
+    /// <summary>New-ModelManifest: the output file exists and -Force was not given.</summary>
+    public const string ManifestExists = nameof(ManifestExists);
+
+    /// <summary>New-ModelManifest: the manifest could not be written.</summary>
+    public const string ManifestWriteFailed = nameof(ManifestWriteFailed);
+
+    /// <summary>Get-ModelInventory: a file was listed but its format could not be read.</summary>
+    public const string FileUnreadable = nameof(FileUnreadable);
 }
 
 /// <summary>Stable error ids of New-ModelSignature and Confirm-ModelSignature.</summary>

@@ -83,6 +83,12 @@ public abstract class ModelFileCmdlet : ModelSecurityCmdlet
         }
     }
 
+    /// <summary>
+    /// Whether a file found by expanding a folder is processed (files named directly always are).
+    /// Cmdlets that skip cache bookkeeping override it.
+    /// </summary>
+    protected virtual bool IncludeFromFolder(string file) => true;
+
     private IEnumerable<string> ExpandWildcard(string path)
     {
         Collection<string>? resolved = null;
@@ -189,7 +195,7 @@ public abstract class ModelFileCmdlet : ModelSecurityCmdlet
             Array.Sort(files, StringComparer.Ordinal);
             foreach (string file in files)
             {
-                if (_seen.Add(file))
+                if (IncludeFromFolder(file) && _seen.Add(file))
                 {
                     yield return file;
                 }
