@@ -167,4 +167,10 @@ internal static class RuleIds
 
     /// <summary>Template cannot be parsed.</summary>
     public const string TemplateUnparsable = "MS-TPL-005";
+
+    /// <summary>Per-file wall-clock budget spent.</summary>
+    public const string ScanTimeBudgetExceeded = "MS-GEN-004";
+
+    /// <summary>Per-file memory budget spent.</summary>
+    public const string ScanMemoryBudgetExceeded = "MS-GEN-005";
 }
