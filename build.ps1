@@ -22,14 +22,17 @@
     Package  writes output/ModelSecurity.<version>.nupkg, ready for the PowerShell Gallery.
     Audit    the main job: builds, writes a small sample model folder (benign and malicious files) to
              output/samples, and scans it together with every model cache found on this machine.
+    Conformance  scans ../shared/corpus and compares with its labels and peers' verdicts (a table per
+             kind); fails when a malicious file is Clean or a benign one Malicious; skips without
+             the corpus. Test runs it too, counted as one test.
 
 .EXAMPLE
     dotnet pwsh -NoProfile -File ./build.ps1 -Task Clean, Build, Test
 #>
 [CmdletBinding()]
 param(
-    # One or more of Clean, Build, Help, Lint, Test, Package, Audit; "Build,Test" works through -File too.
-    [ArgumentCompletions('Clean', 'Build', 'Help', 'Lint', 'Test', 'Package', 'Audit')]
+    # One or more of Clean, Build, Help, Lint, Test, Package, Audit, Conformance; "Build,Test" works through -File too.
+    [ArgumentCompletions('Clean', 'Build', 'Help', 'Lint', 'Test', 'Package', 'Audit', 'Conformance')]
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -42,7 +45,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
-$KnownTasks = 'Clean', 'Build', 'Help', 'Lint', 'Test', 'Package', 'Audit'
+$KnownTasks = 'Clean', 'Build', 'Help', 'Lint', 'Test', 'Package', 'Audit', 'Conformance'
 $Task = @($Task | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })
 $unknown = @($Task | Where-Object { $_ -notin $KnownTasks })
 if ($unknown) {
@@ -215,9 +218,13 @@ function Invoke-Test {
     }
     Write-Information ('Pester: {0} passed, {1} failed, {2} skipped' -f $pester.Passed, $pester.Failed, $pester.Skipped) -InformationAction Continue
 
-    $passed = $xunit.Passed + $pester.Passed
-    $failed = $xunit.Failed + $pester.Failed
-    $skipped = $xunit.Skipped + $pester.Skipped
+    # The corpus conformance check, counted as one test (skipped without ../shared/corpus).
+    $conformance = Invoke-Conformance -NoThrow
+    Write-Information "Conformance: $conformance" -InformationAction Continue
+
+    $passed = $xunit.Passed + $pester.Passed + [int]($conformance -eq 'passed')
+    $failed = $xunit.Failed + $pester.Failed + [int]($conformance -eq 'failed')
+    $skipped = $xunit.Skipped + $pester.Skipped + [int]($conformance -eq 'skipped')
     # The closing line CI reads: totals over xunit and Pester.
     [Console]::Out.WriteLine(('{0} passed, {1} failed, {2} skipped' -f $passed, $failed, $skipped))
     if ($failed -gt 0) {
@@ -249,6 +256,25 @@ function Invoke-Audit {
     }
 }
 
+function Invoke-Conformance {
+    # Returns passed, failed or skipped; throws on failure unless -NoThrow.
+    param([switch] $NoThrow)
+    Invoke-Build
+    $corpus = Join-Path $Root '../shared/corpus'
+    if (-not (Test-Path -LiteralPath (Join-Path $corpus 'MANIFEST.tsv'))) {
+        Write-Information "Conformance: skipped, no corpus at $corpus." -InformationAction Continue
+        return 'skipped'
+    }
+    $exit = Invoke-ChildPwsh (Join-Path $Root 'tools/Measure-Conformance.ps1') @('-ModulePath', $ModuleOut, '-CorpusPath', $corpus)
+    if ($exit -eq 0) {
+        return 'passed'
+    }
+    if (-not $NoThrow) {
+        throw "Conformance failed (exit code $exit)."
+    }
+    return 'failed'
+}
+
 foreach ($step in $Task) {
     switch ($step) {
         'Clean' { Invoke-Clean }
@@ -258,5 +284,6 @@ foreach ($step in $Task) {
         'Test' { Invoke-Test }
         'Package' { Invoke-Package }
         'Audit' { Invoke-Audit }
+        'Conformance' { [void](Invoke-Conformance) }
     }
 }

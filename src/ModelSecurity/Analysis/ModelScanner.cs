@@ -25,12 +25,12 @@ internal static class ModelScanner
     }
 
     /// <summary>Scans bytes that are already open (tests use this).</summary>
-    internal static ModelScanResult Scan(string name, Stream content, ScanOptions? options = null) =>
-        ScanSource(name, () => new ModelFileSource(content), options ?? ScanOptions.Default, CancellationToken.None);
+    internal static ModelScanResult Scan(string name, Stream content, ScanOptions? options = null, CancellationToken cancellationToken = default) =>
+        ScanSource(name, () => new ModelFileSource(content), options ?? ScanOptions.Default, cancellationToken);
 
     private static ModelScanResult ScanSource(string path, Func<ModelFileSource> open, ScanOptions options, CancellationToken cancellationToken)
     {
-        var scan = new ScanContext(options, cancellationToken);
+        using var scan = new ScanContext(options, cancellationToken);
         List<ModelFinding> findings = scan.Findings;
         OrderedDictionary metadata = scan.Metadata;
         ModelFormat format = ModelFormat.Unknown;
@@ -46,6 +46,17 @@ internal static class ModelScanner
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             findings.Add(RuleCatalogue.Finding(RuleIds.FileUnreadable, e.Message));
+        }
+        catch (OperationCanceledException) when (scan.TimeBudgetSpent)
+        {
+            // The file's own time budget ran out (the caller did not cancel): the next file goes on.
+            findings.Add(RuleCatalogue.Finding(
+                RuleIds.ScanTimeBudgetExceeded,
+                $"The scan passed its {options.Limits.MaxScanTime.TotalSeconds:N0}-second budget for one file and stopped; the rest of the file was not analysed."));
+        }
+        catch (ScanBudgetExceededException e)
+        {
+            findings.Add(RuleCatalogue.Finding(RuleIds.ScanMemoryBudgetExceeded, $"{e.Message} The rest of the file was not analysed."));
         }
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
         {

@@ -258,4 +258,10 @@ internal static class RuleIds
 
     /// <summary>skops schema cannot be read.</summary>
     public const string SkopsSchemaUnreadable = "MS-SKO-004";
+
+    /// <summary>Per-file wall-clock budget spent.</summary>
+    public const string ScanTimeBudgetExceeded = "MS-GEN-004";
+
+    /// <summary>Per-file memory budget spent.</summary>
+    public const string ScanMemoryBudgetExceeded = "MS-GEN-005";
 }

@@ -29,6 +29,33 @@ internal sealed class ScanLimits
     public int MaxMembers { get; init; } = 100_000;
 
     public PickleLimits Pickle { get; init; } = PickleLimits.Default;
+
+    /// <summary>Wall-clock time one file's scan may take (members included); zero or less: no limit.</summary>
+    public TimeSpan MaxScanTime { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Managed bytes one file's scan may allocate in total (members, decompressed data, buffers and
+    /// parse state together), measured on the scanning thread.
+    /// </summary>
+    public long MaxAllocatedBytes { get; init; } = 4L * 1024 * 1024 * 1024;
+}
+
+/// <summary>Thrown at a checkpoint when one file's scan has allocated more than its memory budget.</summary>
+internal sealed class ScanBudgetExceededException : Exception
+{
+    public ScanBudgetExceededException()
+    {
+    }
+
+    public ScanBudgetExceededException(string message)
+        : base(message)
+    {
+    }
+
+    public ScanBudgetExceededException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }
 
 /// <summary>What a scan is asked to apply: the pickle policy and the limits.</summary>
@@ -48,20 +75,60 @@ internal sealed class ScanOptions
 }
 
 /// <summary>The state of one top-level file's scan, shared by every nested member.</summary>
-internal sealed class ScanContext
+internal sealed class ScanContext : IDisposable
 {
     private readonly List<string> _globals = new();
     private readonly HashSet<string> _globalSet = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _deadline;
+    private readonly long _allocatedAtStart;
 
     public ScanContext(ScanOptions options, CancellationToken cancellationToken)
     {
         Options = options;
-        CancellationToken = cancellationToken;
+        CallerToken = cancellationToken;
+        // The scan's token fires when the caller cancels or when the file's time budget is spent;
+        // every reader loop that checks it therefore also enforces the budget.
+        _deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (options.Limits.MaxScanTime > TimeSpan.Zero)
+        {
+            _deadline.CancelAfter(options.Limits.MaxScanTime);
+        }
+
+        CancellationToken = _deadline.Token;
+        _allocatedAtStart = GC.GetAllocatedBytesForCurrentThread();
     }
 
     public ScanOptions Options { get; }
 
+    /// <summary>The caller's token (Ctrl+C, pipeline stop): cancelling it stops the whole scan.</summary>
+    public CancellationToken CallerToken { get; }
+
+    /// <summary>Fires when the caller cancels or the file's time budget is spent.</summary>
     public CancellationToken CancellationToken { get; }
+
+    /// <summary>True when the scan stopped because its own time budget ran out (not the caller).</summary>
+    public bool TimeBudgetSpent => _deadline.IsCancellationRequested && !CallerToken.IsCancellationRequested;
+
+    /// <summary>Managed bytes allocated on this thread since the scan began.</summary>
+    public long AllocatedBytes => GC.GetAllocatedBytesForCurrentThread() - _allocatedAtStart;
+
+    /// <summary>
+    /// Stops the scan when its time or memory budget is spent: readers call it in their loops and
+    /// before large allocations. Throws <see cref="OperationCanceledException"/> or
+    /// <see cref="ScanBudgetExceededException"/>; the scanner turns either into a finding.
+    /// </summary>
+    public void Checkpoint(long aboutToAllocate = 0)
+    {
+        CancellationToken.ThrowIfCancellationRequested();
+        long allocated = AllocatedBytes;
+        if (allocated + aboutToAllocate > Options.Limits.MaxAllocatedBytes)
+        {
+            throw new ScanBudgetExceededException(
+                $"The scan had allocated {allocated:N0} bytes{(aboutToAllocate > 0 ? $" and needed {aboutToAllocate:N0} more" : string.Empty)}, past the {Options.Limits.MaxAllocatedBytes:N0}-byte budget for one file.");
+        }
+    }
+
+    public void Dispose() => _deadline.Dispose();
 
     public List<ModelFinding> Findings { get; } = new();
 
@@ -121,6 +188,9 @@ internal sealed class ReadContext
 
     public CancellationToken CancellationToken => Scan.CancellationToken;
 
+    /// <summary>Stops the scan when the file's time or memory budget is spent (see <see cref="ScanContext.Checkpoint"/>).</summary>
+    public void Checkpoint(long aboutToAllocate = 0) => Scan.Checkpoint(aboutToAllocate);
+
     /// <summary>Joins this content's member path with a location inside it.</summary>
     public string? Locate(string? location) =>
         Member is null ? location : location is null ? Member : $"{Member}, {location}";
@@ -139,6 +209,7 @@ internal sealed class ReadContext
     public ModelFormat ScanNested(string name, byte[] content)
     {
         string path = ChildPath(name);
+        Checkpoint();
         if (Depth + 1 > Limits.MaxDepth)
         {
             Scan.Findings.Add(RuleCatalogue.Finding(
@@ -197,6 +268,7 @@ internal sealed class ReadContext
     /// <summary>Counts extracted bytes against the per-file budget; false (with a finding) when it is spent.</summary>
     public bool TryReserve(long bytes, string name)
     {
+        Checkpoint(bytes);
         if (Scan.ExtractedBytes + bytes > Limits.MaxExtractedBytes)
         {
             Scan.Findings.Add(RuleCatalogue.Finding(

@@ -52,6 +52,71 @@ internal sealed class LimitedReadStream : Stream
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
+/// <summary>
+/// Gives a decoder its compressed input and stops it when it keeps reading after the input ended: a
+/// decoder that is fed nothing (a range decoder reads 0xFF past the end) can otherwise turn a few
+/// bytes into tens of megabytes of invented output before the ratio check stops it.
+/// </summary>
+internal sealed class EndOfInputGuardStream : Stream
+{
+    // Reads allowed at the end: decoders probe once or twice before they notice.
+    private const int MaxReadsAtEnd = 16;
+
+    private readonly Stream _inner;
+    private int _readsAtEnd;
+
+    public EndOfInputGuardStream(Stream inner)
+    {
+        _inner = inner;
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        int read = _inner.Read(buffer, offset, count);
+        if (read <= 0 && count > 0 && ++_readsAtEnd > MaxReadsAtEnd)
+        {
+            throw new CompressedDataException(ArchiveAnomalyKind.Corrupt, "the compressed data ends before the stream does (truncated)");
+        }
+
+        return read;
+    }
+
+    public override int ReadByte()
+    {
+        int value = _inner.ReadByte();
+        if (value < 0 && ++_readsAtEnd > MaxReadsAtEnd)
+        {
+            throw new CompressedDataException(ArchiveAnomalyKind.Corrupt, "the compressed data ends before the stream does (truncated)");
+        }
+
+        return value;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
 /// <summary>7-Zip's Delta filter, decoding: each byte is stored as its difference from the byte <c>distance</c> back.</summary>
 internal sealed class DeltaDecoderStream : Stream
 {

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Threading;
+using ModelSecurity.Analysis;
 
 namespace ModelSecurity.Formats.Archive;
 
@@ -380,7 +381,7 @@ internal static class Decompressor
 
         byte[] properties = new byte[5];
         Array.Copy(header, properties, 5);
-        using (Stream lzma = SharpCompressCodecs.Lzma(properties, input, input.Length - header.Length, sizeKnown ? declared : -1, isLzma2: false, leaveOpen: true))
+        using (Stream lzma = SharpCompressCodecs.Lzma(properties, new EndOfInputGuardStream(input), input.Length - header.Length, sizeKnown ? declared : -1, isLzma2: false, leaveOpen: true))
         {
             Pump(lzma, output, cancellationToken);
         }
@@ -409,7 +410,7 @@ internal static class Decompressor
     }
 
     /// <summary>True for an exception a decoder throws on bad data: not cancellation, not memory (check the file separately).</summary>
-    internal static bool IsDecoderFailure(Exception e) => e is not OperationCanceledException and not OutOfMemoryException;
+    internal static bool IsDecoderFailure(Exception e) => e is not OperationCanceledException and not OutOfMemoryException and not ScanBudgetExceededException;
 
     private static string FormatName(ModelFormat format) => format switch
     {

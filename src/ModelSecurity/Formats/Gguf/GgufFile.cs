@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading;
 using ModelSecurity.Analysis;
 
 namespace ModelSecurity.Formats.Gguf;
@@ -84,6 +85,7 @@ internal sealed class GgufFile
     private long _keptChars;
     private readonly Dictionary<string, int> _issueKinds = new(StringComparer.Ordinal);
     private readonly Cursor _cursor;
+    private CancellationToken _token;
 
     private GgufFile(ModelFileSource source)
     {
@@ -140,9 +142,9 @@ internal sealed class GgufFile
         return null;
     }
 
-    public static GgufFile Parse(ModelFileSource source)
+    public static GgufFile Parse(ModelFileSource source, CancellationToken cancellationToken = default)
     {
-        var file = new GgufFile(source);
+        var file = new GgufFile(source) { _token = cancellationToken };
         try
         {
             file.ParseAll();
@@ -203,6 +205,7 @@ internal sealed class GgufFile
         var keys = new HashSet<string>(StringComparer.Ordinal);
         for (long i = 0; i < keyCount; i++)
         {
+            _token.ThrowIfCancellationRequested();
             ReadKeyValue(v1, keys);
             if (c.Position - kvStart > MaxMetadataBytes)
             {
@@ -214,6 +217,7 @@ internal sealed class GgufFile
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (long i = 0; i < tensorCount; i++)
         {
+            _token.ThrowIfCancellationRequested();
             ReadTensorInfo(v1, names);
         }
 
@@ -305,6 +309,11 @@ internal sealed class GgufFile
             {
                 for (long i = 0; i < n; i++)
                 {
+                    if ((i & 0xFFF) == 0)
+                    {
+                        _token.ThrowIfCancellationRequested();
+                    }
+
                     SkipString(v1, key);
                 }
             }

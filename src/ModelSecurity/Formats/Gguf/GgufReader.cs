@@ -14,7 +14,7 @@ internal sealed class GgufReader : IModelReader
 {
     public void Read(ReadContext context)
     {
-        GgufFile file = GgufFile.Parse(context.Source);
+        GgufFile file = GgufFile.Parse(context.Source, context.CancellationToken);
         foreach (GgufIssue issue in file.Issues)
         {
             context.Report(issue.RuleId, issue.Message, string.Create(CultureInfo.InvariantCulture, $"byte {issue.Offset}"));

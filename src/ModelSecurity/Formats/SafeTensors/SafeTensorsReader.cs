@@ -74,7 +74,7 @@ internal sealed class SafeTensorsReader : IModelReader
         string? previous = null;
         foreach (SafeTensorsTensor tensor in sorted)
         {
-            context.CancellationToken.ThrowIfCancellationRequested();
+            context.Checkpoint();
             if (tensor.End < tensor.Begin)
             {
                 problems.Add(() => $"tensor \"{tensor.Name}\" ends (byte {tensor.End:N0}) before it begins (byte {tensor.Begin:N0})");
@@ -177,7 +177,7 @@ internal sealed class SafeTensorsReader : IModelReader
                 break;
             }
 
-            context.CancellationToken.ThrowIfCancellationRequested();
+            context.Checkpoint();
             string location = $"__metadata__[\"{MetadataInspector.Excerpt(key, 60)}\"]";
             List<string> secrets = MetadataInspector.Secrets(key);
             secrets.AddRange(MetadataInspector.Secrets(value));

@@ -45,6 +45,11 @@ internal sealed class YamlReader : IModelReader
             int events = 0;
             while (parser.MoveNext())
             {
+                if ((events & 0xFFF) == 0)
+                {
+                    context.Checkpoint();
+                }
+
                 if (++events > MaxEvents)
                 {
                     context.Report(RuleIds.DocumentMalformed, $"The YAML document has more than {MaxEvents:N0} parser events; the rest was not checked.");
@@ -99,9 +104,10 @@ internal sealed class YamlReader : IModelReader
                 }
             }
         }
-        catch (Exception e) when (e is YamlException or InvalidOperationException)
+        catch (Exception e) when (e is YamlException or InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet reports some malformed documents with InvalidOperationException.
+            // YamlDotNet reports some malformed documents with InvalidOperationException, and tags that
+            // are not valid URIs (found by fuzzing) with ArgumentException.
             context.Report(RuleIds.DocumentMalformed, $"The YAML document cannot be parsed: {e.Message}");
             return;
         }

@@ -73,7 +73,7 @@ internal sealed class ZipModelReader : IModelReader
         int examined = 0;
         foreach (ZipEntry entry in entries)
         {
-            context.CancellationToken.ThrowIfCancellationRequested();
+            context.Checkpoint();
             if (entry.IsDirectory || encrypted.Contains(entry.Name))
             {
                 continue;
