@@ -16,7 +16,7 @@ public class ReaderMutationTests
     public static TheoryData<string> Seeds() => new()
     {
         "pickle-p2", "pickle-p4", "pickle-p0", "torch-zip", "torch-legacy", "npz", "gzip", "tar",
-        "gguf", "safetensors", "tokenizer-config", "yaml", "jinja",
+        "gguf", "safetensors", "tokenizer-config", "yaml", "jinja", "onnx", "savedmodel", "tflite", "checkpoint-index",
     };
 
     [Theory]
@@ -57,6 +57,16 @@ public class ReaderMutationTests
         "safetensors" => Fixtures.Get("safetensors").Bytes,
         "tokenizer-config" => Fixtures.Utf8("{\"chat_template\": \"{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] }}{% endif %}\", \"bos_token\": \"<s>\"}"),
         "yaml" => Fixtures.Utf8("model_name: x\nchat_template: '{{ messages[0].content }}'\nparams:\n  a: [1, 2]\n"),
+        "onnx" => OnnxBuilder.Model(OnnxBuilder.Graph(
+            OnnxBuilder.Node("If", "if", string.Empty, Protobuf.Concat(Protobuf.Text(1, "then_branch"), Protobuf.Message(6, OnnxBuilder.Node("Relu")))),
+            OnnxBuilder.Initializer("w"),
+            OnnxBuilder.Initializer("e", "weights.bin"),
+            OnnxBuilder.Input(11, "x", "batch", 3))),
+        "savedmodel" => TensorFlowBuilder.SavedModel(TensorFlowBuilder.GraphDef(
+            new[] { TensorFlowBuilder.StringConst("p", "data"), TensorFlowBuilder.Node("r", "ReadFile", new[] { "p" }) },
+            TensorFlowBuilder.SaverFunctions())),
+        "tflite" => TfLiteBuilder.Model("m", 2, 3, "Custom"),
+        "checkpoint-index" => TensorFlowBuilder.CheckpointIndex("a", "b/c"),
         "jinja" => Fixtures.Utf8("{%- for message in messages %}{{- '<|' + message['role'] + '|>' }}{{ message['content'] | trim }}{%- endfor %}"),
         _ => Fixtures.Tar(("sys_info", PickleBuilder.TorchStateDict()), ("pickle", PickleBuilder.TorchStateDict())),
     };

@@ -9,8 +9,9 @@ namespace ModelSecurity.Formats.Text;
 /// JSON documents (configs, manifests, tokenizer files). JSON runs nothing by itself, so a
 /// well-formed document is data, except where programs turn it into code: chat templates (rendered
 /// as Jinja) are analysed; an <c>auto_map</c> (remote code), Keras or Hydra object references
-/// (imported and called) and TensorFlow graphs written as JSON need readers this version does not
-/// have yet, so such documents stay Inconclusive.
+/// (imported and called) need readers this version does not
+/// have yet, so such documents stay Inconclusive. TensorFlow graphs written as JSON have their ops
+/// graded like binary graphs.
 /// </summary>
 internal sealed class JsonReader : IModelReader
 {
@@ -28,6 +29,7 @@ internal sealed class JsonReader : IModelReader
         byte[] json = context.Source.ReadBlock(0, (int)context.Source.Length);
         var found = new SortedSet<string>(StringComparer.Ordinal);
         bool hasTemplate;
+        bool tensorFlowGraph = false;
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
@@ -56,7 +58,7 @@ internal sealed class JsonReader : IModelReader
                 else if (reader.ValueTextEquals("savedModelSchemaVersion") || reader.ValueTextEquals("metaGraphs")
                     || reader.ValueTextEquals("meta_graphs") || reader.ValueTextEquals("graphDef") || reader.ValueTextEquals("graph_def"))
                 {
-                    found.Add("a TensorFlow graph (SavedModel or GraphDef in JSON form, whose ops can read and write files)");
+                    tensorFlowGraph = true;
                 }
                 else if (reader.ValueTextEquals("class_name"))
                 {
@@ -82,6 +84,12 @@ internal sealed class JsonReader : IModelReader
         if (hasTemplate)
         {
             AnalyseTemplates(context, json);
+        }
+
+        if (tensorFlowGraph)
+        {
+            using JsonDocument document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            TensorFlow.TensorFlowJsonGraph.Analyze(context, document.RootElement);
         }
 
         if (found.Count > 0)
