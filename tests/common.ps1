@@ -60,8 +60,13 @@ function Get-GgufBytes {
 }
 
 function Get-OnnxBytes {
-    # A minimal ONNX ModelProto (ir_version 8, one Relu node, opset 17): a format without a reader.
+    # A minimal ONNX ModelProto (ir_version 8, one Relu node, opset 17).
     [Convert]::FromBase64String('CAgSB3B5dG9yY2gaBTIuMS4wOhoKDAoBeBIBeSIEUmVsdRIKbWFpbl9ncmFwaEICEBE=')
+}
+
+function Get-PngBytes {
+    # A 1x1 PNG signature and IHDR: a format without a reader.
+    [byte[]](0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89)
 }
 
 function Get-ElfBytes {

@@ -107,7 +107,7 @@ public sealed class CmdletTests : IDisposable
     public void Quiet_ReturnsOneFalse_WhenAnyFileIsNotClean()
     {
         Write("a.gguf", "gguf-v3-le");
-        Write("b.onnx", "onnx");
+        Write("b.tflite", "tflite");
         using PowerShell shell = CreateShell();
 
         Collection<PSObject> output = shell.AddCommand("Test-ModelFile").AddParameter("Path", _folder).AddParameter("Quiet").Invoke();

@@ -23,7 +23,6 @@ public class JsonReaderTests
 
     [Theory]
     [InlineData("{\"auto_map\": {\"AutoModel\": \"modeling_x.XModel\"}}", "auto_map")]
-    [InlineData("{\"savedModelSchemaVersion\": \"1\", \"metaGraphs\": []}", "TensorFlow graph")]
     public void JsonThatProgramsTurnIntoCode_IsInconclusive(string json, string detail)
     {
         ModelScanResult result = Scan.Bytes("tokenizer_config.json", Encoding.UTF8.GetBytes(json));
@@ -32,6 +31,28 @@ public class JsonReaderTests
         ModelFinding finding = Assert.Single(result.Findings);
         Assert.Equal(RuleIds.FormatNotAnalysed, finding.RuleId);
         Assert.Contains(detail, finding.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TensorFlowGraphAsJson_HasItsOpsGraded()
+    {
+        // protobuf's JSON mapping: bytes in base64 ("/etc/passwd" and "dmFyaWFibGVz" = "variables").
+        static string Graph(string path) =>
+            "{\"savedModelSchemaVersion\": \"1\", \"metaGraphs\": [{\"graphDef\": {\"library\": {\"function\": [{\"signature\": {\"name\": \"__inference___call___1\"}, \"nodeDef\": ["
+            + "{\"name\": \"path\", \"op\": \"Const\", \"attr\": {\"value\": {\"tensor\": {\"dtype\": \"DT_STRING\", \"stringVal\": [\"" + Convert.ToBase64String(Encoding.UTF8.GetBytes(path)) + "\"]}}}},"
+            + "{\"name\": \"ReadFile\", \"op\": \"ReadFile\", \"input\": [\"path:output:0\"]}]}]}}}]}";
+
+        ModelScanResult hostile = Scan.Bytes("saved_model.json", Encoding.UTF8.GetBytes(Graph("/etc/passwd")));
+        ModelScanResult relative = Scan.Bytes("saved_model.json", Encoding.UTF8.GetBytes(Graph("variables")));
+        ModelScanResult empty = Scan.Bytes("saved_model.json", Encoding.UTF8.GetBytes("{\"savedModelSchemaVersion\": \"1\", \"metaGraphs\": []}"));
+
+        Assert.Equal(ScanVerdict.Malicious, hostile.Verdict);
+        ModelFinding finding = Assert.Single(hostile.Findings);
+        Assert.Equal(RuleIds.TensorFlowFileOpTargeted, finding.RuleId);
+        Assert.Contains("/etc/passwd", finding.Detail, StringComparison.Ordinal);
+        Assert.Equal("function __inference___call___1, node \"ReadFile\"", finding.Location);
+        Assert.Equal(RuleIds.TensorFlowFileOp, Assert.Single(relative.Findings).RuleId);
+        Assert.Equal(ScanVerdict.Clean, empty.Verdict);
     }
 
     [Fact]

@@ -21,16 +21,16 @@ internal static class ModelScanner
     public static ModelScanResult Scan(string path, ScanOptions options, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ScanSource(path, () => ModelFileSource.OpenFile(path), options, cancellationToken);
+        return ScanSource(path, () => ModelFileSource.OpenFile(path), options, cancellationToken, onDisk: true);
     }
 
     /// <summary>Scans bytes that are already open (tests use this).</summary>
     internal static ModelScanResult Scan(string name, Stream content, ScanOptions? options = null, CancellationToken cancellationToken = default) =>
         ScanSource(name, () => new ModelFileSource(content), options ?? ScanOptions.Default, cancellationToken);
 
-    private static ModelScanResult ScanSource(string path, Func<ModelFileSource> open, ScanOptions options, CancellationToken cancellationToken)
+    private static ModelScanResult ScanSource(string path, Func<ModelFileSource> open, ScanOptions options, CancellationToken cancellationToken, bool onDisk = false)
     {
-        using var scan = new ScanContext(options, cancellationToken);
+        using var scan = new ScanContext(options, cancellationToken) { FilePath = onDisk ? Path.GetFullPath(path) : null };
         List<ModelFinding> findings = scan.Findings;
         OrderedDictionary metadata = scan.Metadata;
         ModelFormat format = ModelFormat.Unknown;

@@ -264,4 +264,36 @@ internal static class RuleIds
 
     /// <summary>Per-file memory budget spent.</summary>
     public const string ScanMemoryBudgetExceeded = "MS-GEN-005";
+
+    // ONNX.
+    /// <summary>An external_data location leaves the model's folder.</summary>
+    public const string OnnxExternalDataEscape = "MS-ONNX-001";
+
+    /// <summary>Custom operator domain or an op not in its standard domain.</summary>
+    public const string OnnxCustomOperator = "MS-ONNX-002";
+
+    /// <summary>Malformed ONNX protobuf.</summary>
+    public const string OnnxMalformed = "MS-ONNX-003";
+
+    /// <summary>Tensor data kept in files beside the model.</summary>
+    public const string OnnxExternalData = "MS-ONNX-004";
+
+    /// <summary>ONNX Runtime contrib operators.</summary>
+    public const string OnnxRuntimeContribOperator = "MS-ONNX-005";
+
+    // TensorFlow, TFLite and Core ML.
+    /// <summary>An op that runs Python or commands.</summary>
+    public const string TensorFlowCodeOp = "MS-TF-001";
+
+    /// <summary>An op that reads, writes or lists files, or talks to the network, outside the standard checkpoint pattern.</summary>
+    public const string TensorFlowFileOp = "MS-TF-002";
+
+    /// <summary>A file or network op aimed at a fixed path outside the model or at a remote address.</summary>
+    public const string TensorFlowFileOpTargeted = "MS-TF-003";
+
+    /// <summary>Malformed TensorFlow, TFLite or Core ML file.</summary>
+    public const string TensorFlowMalformed = "MS-TF-004";
+
+    /// <summary>A custom operator or layer whose code the host application must supply.</summary>
+    public const string CustomOperatorNeedsHostCode = "MS-TF-005";
 }

@@ -134,6 +134,9 @@ internal sealed class ScanContext : IDisposable
 
     public OrderedDictionary Metadata { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Full path of the scanned file when it is a file on disk (formats that name sibling files check them); null for bytes in memory.</summary>
+    public string? FilePath { get; init; }
+
     /// <summary>Bytes extracted or decompressed so far.</summary>
     public long ExtractedBytes { get; set; }
 

@@ -94,6 +94,13 @@ internal static class ModelReaders
         readers[ModelFormat.JinjaTemplate] = new Text.JinjaTemplateReader();
         readers[ModelFormat.Yaml] = new Text.YamlReader();
         readers[ModelFormat.Hdf5] = new Hdf5.Hdf5Reader();
+        readers[ModelFormat.Onnx] = new Onnx.OnnxReader();
+        var graph = new TensorFlow.TensorFlowGraphReader();
+        readers[ModelFormat.TensorFlowSavedModel] = graph;
+        readers[ModelFormat.TensorFlowGraphDef] = graph;
+        readers[ModelFormat.TensorFlowMetadata] = new TensorFlow.TensorFlowMetadataReader();
+        readers[ModelFormat.TFLite] = new TensorFlow.TfLiteReader();
+        readers[ModelFormat.CoreML] = new CoreMl.CoreMlReader();
         return readers;
     }
 }

@@ -66,6 +66,16 @@ internal static class FuzzSeeds
             "{\"__class__\": \"Pipeline\", \"__module__\": \"sklearn.pipeline\", \"__loader__\": \"ObjectNode\", \"content\": {\"__class__\": \"dict\", \"__module__\": \"builtins\", \"__loader__\": \"DictNode\", \"content\": {\"steps\": {\"__class__\": \"list\", \"__module__\": \"builtins\", \"__loader__\": \"ListNode\", \"content\": ["
             + "{\"__class__\": \"StandardScaler\", \"__module__\": \"sklearn.preprocessing\", \"__loader__\": \"ObjectNode\", \"content\": {}}"
             + "]}}}, \"protocol\": 1, \"_skops_version\": \"0.10.0\"}"))));
+        yield return Add("onnx-subgraph", "model.onnx", OnnxBuilder.Model(OnnxBuilder.Graph(
+            OnnxBuilder.Node("If", "if", string.Empty, Protobuf.Concat(Protobuf.Text(1, "then_branch"), Protobuf.Message(6, OnnxBuilder.Node("Relu")))),
+            OnnxBuilder.Initializer("w"),
+            OnnxBuilder.Initializer("e", "weights.bin"),
+            OnnxBuilder.Input(11, "x", "batch", 3))));
+        yield return Add("savedmodel", "saved_model.pb", TensorFlowBuilder.SavedModel(TensorFlowBuilder.GraphDef(
+            new[] { TensorFlowBuilder.StringConst("p", "data"), TensorFlowBuilder.Node("r", "ReadFile", new[] { "p" }) },
+            TensorFlowBuilder.SaverFunctions())));
+        yield return Add("tflite", "model.tflite", TfLiteBuilder.Model("m", 2, 3, "Custom"));
+        yield return Add("checkpoint-index", "variables.index", TensorFlowBuilder.CheckpointIndex("a", "b/c"));
         yield return Add("hydra-yaml", "model_config.yaml", Fixtures.Utf8("model:\n  _target_: nemo.collections.asr.models.EncDecCTCModel\n  _args_: [os.system]\n  optim:\n    _target_: torch.optim.Adam\n"));
     }
 

@@ -9,9 +9,9 @@ namespace ModelSecurity.Formats.Text;
 /// JSON documents (configs, manifests, tokenizer files). JSON runs nothing by itself, so a
 /// well-formed document is data, except where programs turn it into code: chat templates (rendered
 /// as Jinja) are analysed, Keras configs, skops schemas and Hydra <c>_target_</c> references
-/// (imported and called) are graded by their analyses; an <c>auto_map</c> (remote code) and
-/// TensorFlow graphs written as JSON need readers this version does not have yet, so such documents
-/// stay Inconclusive.
+/// (imported and called) are graded by their analyses, and TensorFlow graphs written as JSON have
+/// their ops graded like binary graphs; an <c>auto_map</c> (remote code) needs a reader this version
+/// does not have yet, so such documents stay Inconclusive.
 /// </summary>
 internal sealed class JsonReader : IModelReader
 {
@@ -32,6 +32,7 @@ internal sealed class JsonReader : IModelReader
         bool keras;
         bool skops;
         bool hydra = false;
+        bool tensorFlowGraph = false;
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
@@ -70,7 +71,7 @@ internal sealed class JsonReader : IModelReader
                 else if (reader.ValueTextEquals("savedModelSchemaVersion") || reader.ValueTextEquals("metaGraphs")
                     || reader.ValueTextEquals("meta_graphs") || reader.ValueTextEquals("graphDef") || reader.ValueTextEquals("graph_def"))
                 {
-                    found.Add("a TensorFlow graph (SavedModel or GraphDef in JSON form, whose ops can read and write files)");
+                    tensorFlowGraph = true;
                 }
                 else if (reader.ValueTextEquals("class_name"))
                 {
@@ -107,6 +108,12 @@ internal sealed class JsonReader : IModelReader
         if (hydra)
         {
             AnalyseHydra(context, json);
+        }
+
+        if (tensorFlowGraph)
+        {
+            using JsonDocument document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            TensorFlow.TensorFlowJsonGraph.Analyze(context, document.RootElement);
         }
 
         if (found.Count > 0)
