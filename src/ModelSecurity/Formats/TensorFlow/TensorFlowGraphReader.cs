@@ -18,6 +18,7 @@ internal sealed class TensorFlowGraphReader : IModelReader
     private const int MaxStrings = 8;
     private const int MaxStringBytes = 1024;
     private const int DtString = 7;
+    private const int MaxKerasMetadataBytes = 32 * 1024 * 1024;
 
     public void Read(ReadContext context)
     {
@@ -50,6 +51,7 @@ internal sealed class TensorFlowGraphReader : IModelReader
             context.Report(RuleIds.TensorFlowMalformed, $"The TensorFlow protobuf is malformed: {e.Reason} (byte {e.Offset:N0}); TensorFlow would refuse it, and what follows was not checked.", $"byte {e.Offset}");
         }
 
+        CheckKeras(context, info);
         graph.Finish();
         if (context.Member is null)
         {
@@ -130,6 +132,8 @@ internal sealed class TensorFlowGraphReader : IModelReader
                 case 2:
                     info.GraphDefs++;
                     return r.ReadMessage(() => ReadGraphDef(r, graph));
+                case 7:
+                    return r.ReadMessage(() => ReadObjectGraph(r, info));
                 case 5:
                     return r.ReadMessage(() => r.ReadFields((sf, sw) =>
                     {
@@ -145,6 +149,108 @@ internal sealed class TensorFlowGraphReader : IModelReader
                     return false;
             }
         });
+    }
+
+    /// <summary>
+    /// SavedObjectGraph: 1 nodes (SavedObject: 4 user_object → SavedUserObject: 1 identifier, 3 metadata).
+    /// Keras layers are user objects whose identifier starts with <c>_tf_keras_</c>; before TensorFlow 2.5
+    /// their config (Lambda code included) was the deprecated metadata string, later keras_metadata.pb.
+    /// </summary>
+    private static void ReadObjectGraph(ProtobufReader r, SavedModelInfo info) =>
+        r.ReadFields((f, w) =>
+        {
+            if (f != 1 || w != ProtobufWire.LengthDelimited)
+            {
+                return false;
+            }
+
+            return r.ReadMessage(() => r.ReadFields((of, ow) =>
+            {
+                if (of != 4 || ow != ProtobufWire.LengthDelimited)
+                {
+                    return false;
+                }
+
+                return r.ReadMessage(() => r.ReadFields((uf, uw) =>
+                {
+                    if (uw != ProtobufWire.LengthDelimited)
+                    {
+                        return false;
+                    }
+
+                    if (uf == 1)
+                    {
+                        string identifier = r.ReadString(256);
+                        if (identifier.StartsWith("_tf_keras_", StringComparison.Ordinal))
+                        {
+                            info.KerasObjects++;
+                        }
+
+                        return true;
+                    }
+
+                    if (uf == 3 && info.KerasMetadataBytes < MaxKerasMetadataBytes)
+                    {
+                        string metadata = r.ReadString(MaxKerasMetadataBytes);
+                        info.KerasMetadataBytes += metadata.Length;
+                        if (metadata.Length > 0)
+                        {
+                            info.KerasMetadata.Add(metadata);
+                        }
+
+                        return true;
+                    }
+
+                    return false;
+                }));
+            }));
+        });
+
+    /// <summary>
+    /// Keras revives the layers of a Keras SavedModel from their configs: in saved_model.pb (before
+    /// TensorFlow 2.5) or in keras_metadata.pb beside it. Both are analysed; a Keras SavedModel on disk
+    /// without either is incomplete, since what Keras would run cannot be known.
+    /// </summary>
+    private static void CheckKeras(ReadContext context, SavedModelInfo info)
+    {
+        for (int i = 0; i < info.KerasMetadata.Count; i++)
+        {
+            Analysis.KerasConfigAnalysis.Analyze(context, info.KerasMetadata[i], $"object graph Keras metadata {i}");
+        }
+
+        if (info.KerasObjects == 0 || info.KerasMetadata.Count > 0 || context.Member is not null || context.Scan.FilePath is null)
+        {
+            return;
+        }
+
+        string sibling = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(context.Scan.FilePath) ?? ".", "keras_metadata.pb");
+        var file = new System.IO.FileInfo(sibling);
+        if (!file.Exists)
+        {
+            context.Report(
+                RuleIds.SavedModelIncomplete,
+                $"The SavedModel holds {info.KerasObjects:N0} Keras objects, whose configs (Lambda code included) Keras reads from keras_metadata.pb beside saved_model.pb, and that file is not there. What keras.models.load_model would run was not checked; scan the whole SavedModel folder.");
+            return;
+        }
+
+        if (file.Length > MaxKerasMetadataBytes || !context.TryReserve(file.Length, "keras_metadata.pb"))
+        {
+            context.Report(RuleIds.SavedModelIncomplete, $"keras_metadata.pb beside this SavedModel is {file.Length:N0} bytes, more than this version reads, so the Keras configs were not checked.");
+            return;
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = System.IO.File.ReadAllBytes(sibling);
+        }
+        catch (Exception e) when (e is System.IO.IOException or UnauthorizedAccessException)
+        {
+            context.Report(RuleIds.SavedModelIncomplete, $"keras_metadata.pb beside this SavedModel could not be read ({e.Message}), so the Keras configs were not checked.");
+            return;
+        }
+
+        context.ScanNested("keras_metadata.pb", bytes);
     }
 
     /// <summary>GraphDef: 1 node, 2 library (FunctionDefLibrary: 1 function), 4 versions. True when versions was present.</summary>
@@ -352,5 +458,11 @@ internal sealed class TensorFlowGraphReader : IModelReader
         public int MetaGraphs { get; set; }
 
         public int GraphDefs { get; set; }
+
+        public int KerasObjects { get; set; }
+
+        public List<string> KerasMetadata { get; } = new();
+
+        public long KerasMetadataBytes { get; set; }
     }
 }

@@ -23,6 +23,7 @@ internal sealed class TensorFlowMetadataReader : IModelReader
     public void Read(ReadContext context)
     {
         string kind = context.Match.Metadata.FirstOrDefault(p => p.Key == "TensorFlowFile").Value as string ?? string.Empty;
+        CheckBelongsToSavedModel(context, kind);
         try
         {
             switch (kind)
@@ -42,6 +43,35 @@ internal sealed class TensorFlowMetadataReader : IModelReader
         {
             context.Report(RuleIds.TensorFlowMalformed, $"The {kind} protobuf is malformed: {e.Reason} (byte {e.Offset:N0}); TensorFlow would refuse it, and what follows was not checked.", $"byte {e.Offset}");
         }
+    }
+
+    /// <summary>
+    /// fingerprint.pb, keras_metadata.pb and variables/variables.index are parts of a SavedModel: no
+    /// loader reads one alone. On disk without saved_model.pb beside them, the model they belong to was
+    /// not scanned, so the part cannot vouch for it.
+    /// </summary>
+    private static void CheckBelongsToSavedModel(ReadContext context, string kind)
+    {
+        if (context.Member is not null || context.Scan.FilePath is null)
+        {
+            return;
+        }
+
+        string? folder = System.IO.Path.GetDirectoryName(context.Scan.FilePath);
+        if (folder is not null && kind != "Fingerprint" && kind != "KerasMetadata"
+            && string.Equals(System.IO.Path.GetFileName(folder), "variables", StringComparison.Ordinal))
+        {
+            folder = System.IO.Path.GetDirectoryName(folder);
+        }
+
+        if (folder is null || System.IO.File.Exists(System.IO.Path.Combine(folder, "saved_model.pb")) || System.IO.File.Exists(System.IO.Path.Combine(folder, "saved_model.pbtxt")))
+        {
+            return;
+        }
+
+        context.Report(
+            RuleIds.SavedModelIncomplete,
+            $"This is part of a TensorFlow SavedModel ({kind}), but no saved_model.pb is where TensorFlow would look for it. The graph that decides what the model runs was not scanned with it; scan the whole SavedModel folder.");
     }
 
     /// <summary>FingerprintDef: 1 saved_model_checksum, 2 graph_def_program_hash, 3 signature_def_hash, 4 saved_object_graph_hash, 5 checkpoint_hash.</summary>
