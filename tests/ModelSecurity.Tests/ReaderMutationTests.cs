@@ -109,4 +109,27 @@ public class ReaderMutationTests
         Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
         Assert.DoesNotContain(result.Findings, f => f.RuleId == RuleIds.ArchiveBomb);
     }
+
+    // Regression: found by the long run. PureHDF allocates a global heap object (where h5py keeps
+    // variable-length strings such as model_config) at its declared size before reading it: a
+    // 4.6 KB file made it allocate 4.3 GB. Collections are now checked when their signature is read.
+    [Theory]
+    [InlineData(0xFFFFFFFFFFFFFFF0UL)]
+    [InlineData(0x7FFFFFF0UL)]
+    public void Hdf5GlobalHeapObjectThatClaimsTooMuch_IsUnreadable_WithoutTheAllocation(ulong claimed)
+    {
+        byte[] input = (byte[])FuzzSeeds.Get("hdf5-keras").Bytes.Clone();
+        int collection = input.AsSpan().IndexOf("GCOL"u8);
+        Assert.True(collection > 0, "the seed keeps its strings in a global heap");
+        // GCOL, version, 3 reserved, 8-byte collection size; then object 1: index, references, reserved, 8-byte size.
+        BitConverter.TryWriteBytes(input.AsSpan(collection + 16 + 8), claimed);
+
+        FuzzCase scan = FuzzRunner.Check("model.h5", input);
+        ModelScanResult result = Scan.Bytes("model.h5", input);
+
+        Assert.Null(scan.Problem);
+        Assert.True(scan.AllocatedBytes < 16L * 1024 * 1024, $"{scan.AllocatedBytes:N0} bytes allocated");
+        Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
+        Assert.Contains(result.Findings, f => f.RuleId == RuleIds.Hdf5Unreadable && f.Detail.Contains("global heap", StringComparison.Ordinal));
+    }
 }

@@ -26,6 +26,9 @@ internal static class RuleIds
     /// <summary>No reference value was found to verify the file against.</summary>
     public const string HashNoReference = "MS-INT-003";
 
+    /// <summary>A file in a pinned folder is not in its manifest.</summary>
+    public const string HashFileUnlisted = "MS-INT-004";
+
     /// <summary>A model signature does not verify.</summary>
     public const string SignatureInvalid = "MS-SIG-001";
 

@@ -164,7 +164,7 @@ internal sealed class ReportItem
             _ => ReportOutcome.Failed,
         };
         var item = new ReportItem(ReportKind.Hash, path, status, outcome);
-        Copy(value, item, "Algorithm", "Hash", "Expected", "ExpectedSource", "Length", "FromCache");
+        Copy(value, item, "Algorithm", "Hash", "Expected", "ExpectedSource", "Length", "FromCache", "Detail");
         string expected = $"{Text(value, "Expected") ?? "(none)"} from {Text(value, "ExpectedSource") ?? "(none)"}";
         switch (status)
         {
@@ -176,8 +176,11 @@ internal sealed class ReportItem
             case "Mismatch":
                 item.Findings.Add(Catalogued(RuleIds.HashMismatch, $"{Text(value, "Algorithm")} is {Text(value, "Hash")}, expected {expected}."));
                 break;
+            case "Unlisted":
+                item.Findings.Add(Catalogued(RuleIds.HashFileUnlisted, Text(value, "Detail") ?? "The file is in the pinned folder but not in its manifest."));
+                break;
             default:
-                item.Findings.Add(Catalogued(RuleIds.HashFileMissing, $"Status {status}: expected {expected}."));
+                item.Findings.Add(Catalogued(RuleIds.HashFileMissing, Text(value, "Detail") ?? $"Status {status}: expected {expected}."));
                 break;
         }
 
