@@ -24,7 +24,10 @@ public class ScanBudgetTests
     {
         var options = new ScanOptions(PicklePolicy.Default, new ScanLimits { MaxScanTime = TimeSpan.FromMilliseconds(1) });
 
-        ModelScanResult result = Scan.Bytes("model.pkl", LongPickle(), options);
+        // Every read takes 20 ms, so the 1 ms budget is spent before the pickle's opcodes are run,
+        // whatever the machine's speed: the first cancellation check inside the reader must stop it.
+        using var slow = new SlowStream(LongPickle(), TimeSpan.FromMilliseconds(20));
+        ModelScanResult result = ModelScanner.Scan("model.pkl", slow, options);
 
         Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
         ModelFinding finding = Assert.Single(result.Findings, f => f.RuleId == RuleIds.ScanTimeBudgetExceeded);
@@ -77,6 +80,27 @@ public class ScanBudgetTests
     }
 
     /// <summary>A protocol-2 pickle of a list built by 3 million appends: long enough to pass a 1 ms budget.</summary>
+    /// <summary>A read-only stream over bytes whose every read waits first.</summary>
+    private sealed class SlowStream : System.IO.MemoryStream
+    {
+        private readonly TimeSpan _delay;
+
+        public SlowStream(byte[] bytes, TimeSpan delay)
+            : base(bytes, writable: false) => _delay = delay;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Thread.Sleep(_delay);
+            return base.Read(buffer, offset, count);
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            Thread.Sleep(_delay);
+            return base.Read(buffer);
+        }
+    }
+
     private static byte[] LongPickle()
     {
         PickleBuilder builder = PickleBuilder.Create().Proto(2).EmptyList();
