@@ -132,4 +132,25 @@ public class ReaderMutationTests
         Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
         Assert.Contains(result.Findings, f => f.RuleId == RuleIds.Hdf5Unreadable && f.Detail.Contains("global heap", StringComparison.Ordinal));
     }
+
+    // Regression: found by the long run. PureHDF also sizes an attribute's data from its datatype
+    // before reading it, while opening the file: a datatype size of 1.96 GB in a 4.6 KB file was
+    // allocated. Attribute messages are now checked when their object header's signature is read.
+    [Fact]
+    public void Hdf5AttributeThatClaimsMoreDataThanItsMessage_IsUnreadable_WithoutTheAllocation()
+    {
+        byte[] input = (byte[])FuzzSeeds.Get("hdf5-keras").Bytes.Clone();
+        int name = input.AsSpan().IndexOf("model_config\0"u8);
+        Assert.True(name > 0, "the seed has a model_config attribute");
+        // Attribute message v3: name, then the datatype (class and version, 3 bit-field bytes, 4-byte size).
+        BitConverter.TryWriteBytes(input.AsSpan(name + 13 + 4), 0x75000010u);
+
+        FuzzCase scan = FuzzRunner.Check("model.h5", input);
+        ModelScanResult result = Scan.Bytes("model.h5", input);
+
+        Assert.Null(scan.Problem);
+        Assert.True(scan.AllocatedBytes < 16L * 1024 * 1024, $"{scan.AllocatedBytes:N0} bytes allocated");
+        Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
+        Assert.Contains(result.Findings, f => f.RuleId == RuleIds.Hdf5Unreadable && f.Detail.Contains("claims", StringComparison.Ordinal));
+    }
 }

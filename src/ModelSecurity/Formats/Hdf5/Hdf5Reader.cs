@@ -60,7 +60,7 @@ internal sealed class Hdf5Reader : IModelReader
         var names = new List<string>();
         using var stream = new BudgetStream(new ModelFileSourceStream(context.Source, bufferSize: 8 * 1024), MaxReadBytes, context.CancellationToken)
         {
-            HeapGuard = new GlobalHeapGuard(context.Source, LengthSize(context.Source, superblock)),
+            Guard = new Hdf5StructureGuard(context.Source, LengthSize(context.Source, superblock)),
         };
         try
         {
@@ -209,97 +209,6 @@ internal sealed class Hdf5Reader : IModelReader
     }
 
     /// <summary>A read-only view that stops the reader once it has read its budget (hostile structures loop).</summary>
-    /// <summary>
-    /// PureHDF allocates each global heap object (where variable-length strings such as h5py's
-    /// model_config live) at the size the file declares, before reading it. So each collection
-    /// ("GCOL") is checked when its signature is read: its size must fit the file and each object's
-    /// size its collection, or the read fails and the file is reported unreadable, with nothing allocated.
-    /// </summary>
-    internal sealed class GlobalHeapGuard
-    {
-        private const int MaxObjects = 1_000_000;
-        private static readonly byte[] Signature = { (byte)'G', (byte)'C', (byte)'O', (byte)'L' };
-        private readonly ModelFileSource _source;
-        private readonly int _lengthSize;
-        private readonly HashSet<long> _checked = new();
-
-        public GlobalHeapGuard(ModelFileSource source, int lengthSize)
-        {
-            _source = source;
-            _lengthSize = lengthSize;
-        }
-
-        public void Inspect(byte[] buffer, int offset, int count, long position)
-        {
-            ReadOnlySpan<byte> data = buffer.AsSpan(offset, count);
-            int at = 0;
-            while (at < data.Length)
-            {
-                int hit = data.Slice(at).IndexOf(Signature);
-                if (hit < 0)
-                {
-                    return;
-                }
-
-                long collection = position + at + hit;
-                if (_checked.Add(collection))
-                {
-                    Check(collection);
-                }
-
-                at += hit + 1;
-            }
-        }
-
-        private void Check(long collection)
-        {
-            int header = 8 + _lengthSize;
-            byte[] head = _source.ReadBlock(collection, header);
-            if (head.Length < header)
-            {
-                throw new InvalidDataException($"the global heap collection at byte {collection:N0} is cut off by the end of the file");
-            }
-
-            ulong size = Read(head, 8);
-            long room = _source.Length - collection;
-            if (size < (ulong)header || size > (ulong)room)
-            {
-                throw new InvalidDataException($"the global heap collection at byte {collection:N0} claims {size:N0} bytes, but {room:N0} remain in the file");
-            }
-
-            long end = collection + (long)size;
-            long next = collection + header;
-            for (int objects = 0; next + 8 + _lengthSize <= end && objects < MaxObjects; objects++)
-            {
-                byte[] entry = _source.ReadBlock(next, 8 + _lengthSize);
-                if (entry.Length < 8 + _lengthSize || (entry[0] | (entry[1] << 8)) == 0)
-                {
-                    return; // Object 0 is the collection's free space: the objects end here.
-                }
-
-                ulong objectSize = Read(entry, 8);
-                long space = end - (next + 8 + _lengthSize);
-                if (objectSize > (ulong)space)
-                {
-                    throw new InvalidDataException($"a global heap object at byte {next:N0} claims {objectSize:N0} bytes, but its collection has {space:N0} left");
-                }
-
-                next += 8 + _lengthSize + (long)((objectSize + 7) & ~7UL);
-            }
-        }
-
-        private ulong Read(byte[] bytes, int at)
-        {
-            ulong value = 0;
-            for (int i = _lengthSize - 1; i >= 0; i--)
-            {
-                value = (value << 8) | bytes[at + i];
-            }
-
-            return value;
-        }
-    }
-
     private sealed class BudgetStream : Stream
     {
         private readonly Stream _inner;
@@ -316,8 +225,8 @@ internal sealed class Hdf5Reader : IModelReader
 
         public bool BudgetSpent { get; private set; }
 
-        /// <summary>Checks global heap collections as PureHDF reaches them, before it allocates their objects.</summary>
-        public GlobalHeapGuard? HeapGuard { get; init; }
+        /// <summary>Checks structures as PureHDF reaches them, before it allocates what they claim.</summary>
+        public Hdf5StructureGuard? Guard { get; init; }
 
         public override bool CanRead => true;
 
@@ -343,9 +252,16 @@ internal sealed class Hdf5Reader : IModelReader
             }
 
             long position = _inner.Position;
+            if (count > _inner.Length - position && count > 4096)
+            {
+                // PureHDF sizes its buffer from the file before reading into it: a request for more than
+                // the file still holds is a lie, and the next one is refused before it is allocated.
+                throw new InvalidDataException($"a structure at byte {position:N0} claims {count:N0} bytes, but {Math.Max(0, _inner.Length - position):N0} remain in the file");
+            }
+
             int n = _inner.Read(buffer, offset, count);
             _read += n;
-            HeapGuard?.Inspect(buffer, offset, n, position);
+            Guard?.Inspect(buffer, offset, n, position);
             return n;
         }
 
