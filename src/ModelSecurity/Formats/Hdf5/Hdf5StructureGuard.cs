@@ -18,6 +18,7 @@ internal sealed class Hdf5StructureGuard
     private const int MaxObjects = 1_000_000;
     private const int MaxMessages = 65_536;
     private const int AttributeMessage = 0x0C;
+    private const int LinkMessage = 0x06;
     private static readonly byte[] Collection = { (byte)'G', (byte)'C', (byte)'O', (byte)'L' };
     private static readonly byte[] ObjectHeader = { (byte)'O', (byte)'H', (byte)'D', (byte)'R' };
     private readonly ModelFileSource _source;
@@ -159,6 +160,10 @@ internal sealed class Hdf5StructureGuard
             {
                 CheckAttribute(messages.AsSpan(body, size), start + body);
             }
+            else if (type == LinkMessage)
+            {
+                CheckLink(messages.AsSpan(body, size), start + body);
+            }
 
             next = body + size;
         }
@@ -206,6 +211,30 @@ internal sealed class Hdf5StructureGuard
         if (claimed > (ulong)held)
         {
             throw new InvalidDataException($"an attribute at byte {position:N0} claims {claimed:N0} bytes of data, but its message holds {held:N0}");
+        }
+    }
+
+    /// <summary>Link message: version, flags, optional type, creation order and charset, then the name's length and the name.</summary>
+    private static void CheckLink(ReadOnlySpan<byte> message, long position)
+    {
+        if (message.Length < 2)
+        {
+            return;
+        }
+
+        int flags = message[1];
+        int at = 2 + ((flags & 0x08) != 0 ? 1 : 0) + ((flags & 0x04) != 0 ? 8 : 0) + ((flags & 0x10) != 0 ? 1 : 0);
+        int sizeBytes = 1 << (flags & 0x03);
+        if (at + sizeBytes > message.Length)
+        {
+            return;
+        }
+
+        ulong nameLength = Read(message.Slice(at, sizeBytes).ToArray(), 0, sizeBytes);
+        int held = message.Length - at - sizeBytes;
+        if (nameLength > (ulong)held)
+        {
+            throw new InvalidDataException($"a link at byte {position:N0} claims a {nameLength:N0}-byte name, but its message holds {held:N0}");
         }
     }
 
