@@ -153,4 +153,39 @@ public class ReaderMutationTests
         Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
         Assert.Contains(result.Findings, f => f.RuleId == RuleIds.Hdf5Unreadable && f.Detail.Contains("claims", StringComparison.Ordinal));
     }
+
+    // Regression: found by the long run. PureHDF allocates a link's name at the length the link
+    // message declares: a 4.6 KB file asked for 1.7 GB. Link names are now checked against their message.
+    [Fact]
+    public void Hdf5LinkNameLongerThanItsMessage_IsUnreadable_WithoutTheAllocation()
+    {
+        byte[] input = (byte[])FuzzSeeds.Get("hdf5-keras").Bytes.Clone();
+        int name = input.AsSpan().IndexOf("model_weights"u8);
+        Assert.True(name > 4, "the seed links its weights group by name");
+        // Link message: version, flags (4-byte name length, charset present), charset, name length, name.
+        BitConverter.TryWriteBytes(input.AsSpan(name - 4), 0x6965765Fu);
+
+        FuzzCase scan = FuzzRunner.Check("model.h5", input);
+        ModelScanResult result = Scan.Bytes("model.h5", input);
+
+        Assert.Null(scan.Problem);
+        Assert.True(scan.AllocatedBytes < 16L * 1024 * 1024, $"{scan.AllocatedBytes:N0} bytes allocated");
+        Assert.Equal(ScanVerdict.Inconclusive, result.Verdict);
+        Assert.Contains(result.Findings, f => f.RuleId == RuleIds.Hdf5Unreadable && f.Detail.Contains("link", StringComparison.Ordinal));
+    }
+
+    // Regression: found by AFL++. An eight-digit \U escape above 0x7FFFFFFF parses as a negative
+    // number, which passed the range check and made the Jinja lexer throw (MS-GEN-003).
+    [Fact]
+    public void JinjaEscapeThatOverflowsToANegativeCodePoint_IsABadEscape()
+    {
+        byte[] input = System.Text.Encoding.ASCII.GetBytes("{/eU{/ee \f}{{ s[KB['\\Ueeeeeeeee\\eeme_' eeeeeceemee\"");
+
+        FuzzCase scan = FuzzRunner.Check("chat_template.jinja", input);
+        ModelScanResult result = Scan.Bytes("chat_template.jinja", input);
+
+        Assert.Null(scan.Problem);
+        Assert.DoesNotContain(result.Findings, f => f.RuleId == RuleIds.AnalysisFailed);
+        Assert.NotEqual(ScanVerdict.Clean, result.Verdict);
+    }
 }

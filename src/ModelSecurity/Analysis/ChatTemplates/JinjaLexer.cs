@@ -500,7 +500,7 @@ internal static class JinjaLexer
         {
             if (i + digits > _s.Length
                 || !int.TryParse(_s.AsSpan(i, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int code)
-                || code > 0x10FFFF)
+                || code is < 0 or > 0x10FFFF)
             {
                 throw Error("bad escape in string", start);
             }
