@@ -32,6 +32,9 @@ internal sealed class RecordedRegistry : IDisposable
 
     public ConcurrentQueue<string> Requests { get; } = new();
 
+    /// <summary>The Authorization header of each request, in the order of <see cref="Requests"/>.</summary>
+    public ConcurrentQueue<string?> Authorizations { get; } = new();
+
     /// <summary>Answers <paramref name="pathAndQuery"/> (as sent, e.g. <c>/api/models/org/x?securityStatus=true</c>).</summary>
     public RecordedRegistry Answer(string pathAndQuery, string body, int status = 200)
     {
@@ -81,6 +84,7 @@ internal sealed class RecordedRegistry : IDisposable
 
             string key = context.Request.Url!.PathAndQuery;
             Requests.Enqueue(key);
+            Authorizations.Enqueue(context.Request.Headers["Authorization"]);
             (int status, string body) answer;
             lock (_responses)
             {
@@ -89,6 +93,11 @@ internal sealed class RecordedRegistry : IDisposable
 
             byte[] bytes = Encoding.UTF8.GetBytes(answer.body);
             context.Response.StatusCode = answer.status;
+            if (answer.status == 404)
+            {
+                context.Response.Headers["X-Error-Code"] = "RepoNotFound"; // as the hub says it
+            }
+
             context.Response.ContentType = "application/json";
             context.Response.ContentLength64 = bytes.Length;
             await context.Response.OutputStream.WriteAsync(bytes).ConfigureAwait(false);

@@ -357,8 +357,8 @@ public sealed class ReferenceTests
     public void Online_AsksTheHubForTheFilesRevision_ComparesLfsAndGitBlobIds_AndSendsTheToken()
     {
         using var cache = new CacheBuilder();
-        using var hub = new LoopbackHub();
-        hub.AddModel("bartowski/Model-GGUF", "main", ModelInfo("bartowski/Model-GGUF", ("model-Q4_K_M.gguf", Weights, true), ("README.md", Config, false), ("other.gguf", Adapter, true)));
+        using var hub = new RecordedRegistry();
+        hub.Answer("/api/models/bartowski/Model-GGUF/revision/main?blobs=true", ModelInfo("bartowski/Model-GGUF", ("model-Q4_K_M.gguf", Weights, true), ("README.md", Config, false), ("other.gguf", Adapter, true)));
         string folder = Path.Combine(cache.Root, ".lmstudio", "models", "bartowski", "Model-GGUF");
         cache.AddFile(".lmstudio/models/bartowski/Model-GGUF/model-Q4_K_M.gguf", Weights);
         cache.AddFile(".lmstudio/models/bartowski/Model-GGUF/README.md", Config);
@@ -369,7 +369,7 @@ public sealed class ReferenceTests
         ModelHashResult[] results;
         try
         {
-            results = HashShell.Confirm(("LiteralPath", folder), ("Online", null), ("Endpoint", hub.Endpoint));
+            results = HashShell.Confirm(("LiteralPath", folder), ("Online", null), ("Endpoint", hub.Endpoint.ToString()));
         }
         finally
         {
@@ -381,7 +381,8 @@ public sealed class ReferenceTests
         Assert.Equal((ModelHashStatus.Match, ModelHashAlgorithm.GitBlobSHA1), (results.ByName("README.md").Status, results.ByName("README.md").Algorithm));
         Assert.Equal(ModelHashStatus.Mismatch, results.ByName("other.gguf").Status);
         Assert.Equal(ModelHashStatus.NoReference, results.ByName("not-on-the-hub.gguf").Status);
-        (string request, string? authorization) = Assert.Single(hub.Requests);
+        string request = Assert.Single(hub.Requests);
+        string? authorization = Assert.Single(hub.Authorizations);
         Assert.Equal("/api/models/bartowski/Model-GGUF/revision/main?blobs=true", request);
         Assert.Equal("Bearer hf_test_token", authorization);
     }
@@ -390,12 +391,12 @@ public sealed class ReferenceTests
     public void Online_OutranksTheCachesOwnClaim_ForAHubSnapshot()
     {
         using var cache = new CacheBuilder();
-        using var hub = new LoopbackHub();
+        using var hub = new RecordedRegistry();
         string snapshot = AddRepo(cache, copies: false);
         // The hub publishes other bytes for model.gguf than the cache was filled with.
-        hub.AddModel("org/model", Commit, ModelInfo("org/model", ("model.gguf", Adapter, true), ("config.json", Config, false)));
+        hub.Answer($"/api/models/org/model/revision/{Commit}?blobs=true", ModelInfo("org/model", ("model.gguf", Adapter, true), ("config.json", Config, false)));
 
-        ModelHashResult[] results = HashShell.Confirm(("LiteralPath", snapshot), ("Online", null), ("Endpoint", hub.Endpoint));
+        ModelHashResult[] results = HashShell.Confirm(("LiteralPath", snapshot), ("Online", null), ("Endpoint", hub.Endpoint.ToString()));
 
         ModelHashResult weights = results.ByName("model.gguf");
         Assert.Equal((ModelHashStatus.Mismatch, HashReferenceSource.HuggingFaceApi), (weights.Status, weights.ExpectedSource));
@@ -417,7 +418,7 @@ public sealed class ReferenceTests
         {
             ["LiteralPath"] = new[] { snapshot, lmstudio },
             ["Online"] = null,
-            ["Endpoint"] = $"http://127.0.0.1:{LoopbackHub.FreePort()}",
+            ["Endpoint"] = $"http://127.0.0.1:{RecordedRegistry.FreePort()}",
         });
 
         ErrorRecord[] errors = shell.Streams.Error.ToArray();
@@ -434,11 +435,11 @@ public sealed class ReferenceTests
     public void Online_RepositoryUnknownToTheHub_IsAnErrorNamingIt()
     {
         using var cache = new CacheBuilder();
-        using var hub = new LoopbackHub();
+        using var hub = new RecordedRegistry();
         string file = cache.AddFile(".lmstudio/models/nobody/nothing/model.gguf", Weights);
         using PowerShell shell = HashShell.Create();
 
-        ModelHashResult result = Assert.Single(HashShell.Confirm(shell, new Dictionary<string, object?> { ["LiteralPath"] = file, ["Online"] = null, ["Endpoint"] = hub.Endpoint }));
+        ModelHashResult result = Assert.Single(HashShell.Confirm(shell, new Dictionary<string, object?> { ["LiteralPath"] = file, ["Online"] = null, ["Endpoint"] = hub.Endpoint.ToString() }));
 
         Assert.Equal(ModelHashStatus.NoReference, result.Status);
         ErrorRecord error = Assert.Single(shell.Streams.Error);
