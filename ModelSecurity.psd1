@@ -18,8 +18,10 @@
         'Get-ModelSource'
         'Invoke-ModelSandbox'
         'New-ModelManifest'
+        'New-ModelPolicy'
         'New-ModelSignature'
         'Test-ModelFile'
+        'Test-ModelPolicy'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

@@ -109,6 +109,7 @@ function Invoke-Build {
     Copy-Item -LiteralPath (Join-Path $Root 'ModelSecurity.psd1') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/ModelSecurity.Format.ps1xml') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/ModelSecurity.Types.ps1xml') -Destination $ModuleOut
+    Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/ModelPolicy.schema.json') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'LICENSE') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'THIRD-PARTY-NOTICES.txt') -Destination $ModuleOut
     Invoke-Help

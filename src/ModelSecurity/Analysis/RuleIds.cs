@@ -302,4 +302,36 @@ internal static class RuleIds
 
     /// <summary>A SavedModel part was scanned without the part a loader reads with it.</summary>
     public const string SavedModelIncomplete = "MS-TF-006";
+
+    // Policy (Test-ModelPolicy).
+
+    /// <summary>The model or file is not on the policy's approved list.</summary>
+    public const string PolicyNotApproved = "MS-POL-001";
+
+    /// <summary>The model is approved, but at another revision than this copy.</summary>
+    public const string PolicyRevisionNotPinned = "MS-POL-002";
+
+    /// <summary>The file's hash differs from the approved or published one, or cannot be verified when the policy requires it.</summary>
+    public const string PolicyHashMismatch = "MS-POL-003";
+
+    /// <summary>The publisher is blocked, imitates another, or is trusted less than the policy asks.</summary>
+    public const string PolicyPublisher = "MS-POL-004";
+
+    /// <summary>The file's format is not one the policy allows.</summary>
+    public const string PolicyFormat = "MS-POL-005";
+
+    /// <summary>The model has no clear licence, or one the policy does not allow.</summary>
+    public const string PolicyLicence = "MS-POL-006";
+
+    /// <summary>The scan verdict is worse than the policy accepts.</summary>
+    public const string PolicyVerdict = "MS-POL-007";
+
+    /// <summary>The policy requires a valid signature and the model has none, or it does not verify.</summary>
+    public const string PolicySignature = "MS-POL-008";
+
+    /// <summary>The model card is missing, or lacks training details or intended use.</summary>
+    public const string PolicyModelCard = "MS-POL-009";
+
+    /// <summary>Online, the community or the hub reports security problems with the model.</summary>
+    public const string PolicyCommunity = "MS-POL-010";
 }

@@ -95,6 +95,18 @@ internal static class ErrorIds
 
     /// <summary>Get-ModelInventory: a file was listed but its format could not be read.</summary>
     public const string FileUnreadable = nameof(FileUnreadable);
+
+    /// <summary>Test-ModelPolicy could not check one file (it could not be read or a check failed); the file is not compliant.</summary>
+    public const string PolicyCheckFailed = nameof(PolicyCheckFailed);
+
+    /// <summary>Test-ModelPolicy: the policy's signature key or root certificate cannot be loaded.</summary>
+    public const string PolicySignatureKeyInvalid = nameof(PolicySignatureKeyInvalid);
+
+    /// <summary>New-ModelPolicy: the policy file exists and -Force was not given.</summary>
+    public const string PolicyFileExists = nameof(PolicyFileExists);
+
+    /// <summary>New-ModelPolicy: a file to approve could not be hashed or read.</summary>
+    public const string PolicyApproveFailed = nameof(PolicyApproveFailed);
 }
 
 /// <summary>Stable error ids of New-ModelSignature and Confirm-ModelSignature.</summary>
