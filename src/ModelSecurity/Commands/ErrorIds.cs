@@ -95,6 +95,14 @@ internal static class ErrorIds
 
     /// <summary>Get-ModelInventory: a file was listed but its format could not be read.</summary>
     public const string FileUnreadable = nameof(FileUnreadable);
+
+    // Invoke-ModelSandbox -McpServer.
+
+    /// <summary>Invoke-ModelSandbox: the MCP server is remote (Http), so there is nothing local to run.</summary>
+    public const string SandboxMcpServerRemote = nameof(SandboxMcpServerRemote);
+
+    /// <summary>Invoke-ModelSandbox: the -McpServer input is not an MCP server entry, or names no command to run.</summary>
+    public const string SandboxMcpServerInvalid = nameof(SandboxMcpServerInvalid);
 }
 
 /// <summary>Stable error ids of New-ModelSignature and Confirm-ModelSignature.</summary>
