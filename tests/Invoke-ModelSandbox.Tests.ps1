@@ -280,3 +280,121 @@ Describe 'Invoke-ModelSandbox as a command' {
         $result.ExitCode | Should -Be 0
     }
 }
+
+Describe 'Invoke-ModelSandbox with standard input and MCP servers' {
+    BeforeAll {
+        # A stdio MCP server: answers initialize and tools/list, and first tries the host's TCP port given as
+        # its second argument, reporting on stderr whether it connected.
+        $serverScript = New-TestFile -Path (Join-Path $TestDrive "mcp-$tag/server.py") -Text (@(
+                'import json, socket, sys'
+                'try:'
+                '    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3).close()'
+                '    sys.stderr.write("NETWORK: connected\n")'
+                'except OSError as e:'
+                '    sys.stderr.write("NETWORK: blocked (%s)\n" % e)'
+                'sys.stderr.flush()'
+                'for line in sys.stdin:'
+                '    msg = json.loads(line)'
+                '    if "id" not in msg:'
+                '        continue'
+                '    if msg["method"] == "initialize":'
+                '        result = {"protocolVersion": msg["params"]["protocolVersion"], "capabilities": {"tools": {}}, "serverInfo": {"name": "pester-mcp", "version": "2.1.0"}}'
+                '    elif msg["method"] == "tools/list":'
+                '        result = {"tools": [{"name": "read_note", "inputSchema": {"type": "object"}}, {"name": "search_notes", "inputSchema": {"type": "object"}}]}'
+                '    else:'
+                '        result = {}'
+                '    print(json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result}), flush=True)'
+            ) -join "`n")
+        $systemPython = @('/usr/bin/python3', '/usr/local/bin/python3') | Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
+
+        function New-Server([int] $Port) {
+            [ModelSecurity.Mcp.McpServer]@{
+                Client = 'Custom'; ConfigPath = (Join-Path $TestDrive 'mcp.json'); Name = 'pester'; Transport = 'Stdio'
+                Command = 'python3'; Arguments = [string[]]@($serverScript.FullName, "$Port"); PackageManager = 'Local'
+                Package = $serverScript.FullName; EnvironmentNames = [string[]]@('NOTES_TOKEN')
+            }
+        }
+    }
+
+    It 'runs a stdio MCP server that answers initialize through the pipe, while its network attempt fails' {
+        if (Skip-WithoutBackend) { return }
+        if (-not $systemPython) { Set-ItResult -Skipped -Because 'python3 is not installed in a system folder'; return }
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        try {
+            $result = New-Server -Port $listener.LocalEndpoint.Port | Invoke-ModelSandbox -TimeoutSeconds 60
+
+            $result | Should -BeOfType ModelSecurity.Sandbox.SandboxResult
+            $result.TimedOut | Should -BeFalse
+            $result.ExitCode | Should -Be 0
+            $result.McpServerInfo.Name | Should -Be 'pester-mcp'
+            $result.McpServerInfo.Version | Should -Be '2.1.0'
+            $result.McpServerInfo.ProtocolVersion | Should -Be '2025-06-18'
+            $result.McpTools | Should -Be @('read_note', 'search_notes')
+            $result.ErrorOutput | Should -Match 'NETWORK: blocked'
+            $result.ErrorOutput | Should -Not -Match 'NETWORK: connected'
+            # Nothing reached the listener on the host.
+            $listener.Pending() | Should -BeFalse
+            $result.Network | Should -Be 'None'
+        }
+        finally {
+            $listener.Stop()
+        }
+    }
+
+    It 'binds an MCP server given as a PSCustomObject, or deserialised as from a job' {
+        if (Skip-WithoutBackend) { return }
+        if (-not $systemPython) { Set-ItResult -Skipped -Because 'python3 is not installed in a system folder'; return }
+        $custom = [pscustomobject]@{ Name = 'custom'; Transport = 'Stdio'; Command = 'python3'; Arguments = @($serverScript.FullName, '9') }
+        $fromJob = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize((New-Server -Port 9)))
+        $fromJob.PSObject.TypeNames[0] | Should -Be 'Deserialized.ModelSecurity.Mcp.McpServer'
+
+        $results = @($custom, $fromJob | Invoke-ModelSandbox -TimeoutSeconds 60)
+
+        $results.Count | Should -Be 2
+        $results.McpServerInfo.Name | Should -Be @('pester-mcp', 'pester-mcp')
+        $results[1].McpTools | Should -Contain 'search_notes'
+    }
+
+    It 'names the variables the configuration would pass, without passing them' {
+        if (Skip-WithoutBackend) { return }
+        if (-not $systemPython) { Set-ItResult -Skipped -Because 'python3 is not installed in a system folder'; return }
+        $verbose = New-Server -Port 9 | Invoke-ModelSandbox -TimeoutSeconds 60 -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+
+        ($verbose.Message -join "`n") | Should -Match 'NOTES_TOKEN'
+    }
+
+    It 'warns that an npx server needs its package installed, or -Network Host' {
+        if (Skip-WithoutBackend) { return }
+        $npx = [ModelSecurity.Mcp.McpServer]@{ Name = 'fetched'; Transport = 'Stdio'; Command = 'true'; PackageManager = 'Npx'; Package = '@example/server' }
+
+        $result = $npx | Invoke-ModelSandbox -WarningVariable warnings -WarningAction SilentlyContinue
+
+        ($warnings -join "`n") | Should -Match "'@example/server'.*no network.*-Network Host"
+        $result.Network | Should -Be 'None'
+        @($result.Weakened).Count | Should -Be 0
+    }
+
+    It 'refuses a remote (Http) MCP server, running nothing' {
+        $remote = [ModelSecurity.Mcp.McpServer]@{ Name = 'remote'; Transport = 'Http'; Url = 'https://mcp.example.com/mcp' }
+        { $remote | Invoke-ModelSandbox -ErrorAction Stop } |
+            Should -Throw -ErrorId 'SandboxMcpServerRemote,ModelSecurity.Commands.InvokeModelSandboxCommand' -ExpectedMessage '*https://mcp.example.com/mcp*'
+    }
+
+    It 'writes -StandardInput to a plain program, then ends its input' {
+        if (Skip-WithoutBackend) { return }
+        $result = Invoke-ModelSandbox -Path $models -FilePath cat -StandardInput 'first line', 'second line'
+
+        $result.Output | Should -Be "first line`nsecond line`n"
+        $result.ExitCode | Should -Be 0
+        $result.McpServerInfo | Should -BeNullOrEmpty
+        @($result.McpTools).Count | Should -Be 0
+    }
+
+    It 'has -Path optional only for an MCP server' {
+        $sets = (Get-Command Invoke-ModelSandbox).ParameterSets
+        ($sets | Where-Object Name -EQ 'Program').Parameters.Where({ $_.Name -eq 'Path' }).IsMandatory | Should -BeTrue
+        ($sets | Where-Object Name -EQ 'McpServer').Parameters.Where({ $_.Name -eq 'Path' }).IsMandatory | Should -BeFalse
+        ($sets | Where-Object Name -EQ 'McpServer').Parameters.Where({ $_.Name -eq 'McpServer' }).ValueFromPipeline | Should -BeTrue
+    }
+}

@@ -107,6 +107,14 @@ internal static class ErrorIds
 
     /// <summary>New-ModelPolicy: a file to approve could not be hashed or read.</summary>
     public const string PolicyApproveFailed = nameof(PolicyApproveFailed);
+
+    // Invoke-ModelSandbox -McpServer.
+
+    /// <summary>Invoke-ModelSandbox: the MCP server is remote (Http), so there is nothing local to run.</summary>
+    public const string SandboxMcpServerRemote = nameof(SandboxMcpServerRemote);
+
+    /// <summary>Invoke-ModelSandbox: the -McpServer input is not an MCP server entry, or names no command to run.</summary>
+    public const string SandboxMcpServerInvalid = nameof(SandboxMcpServerInvalid);
 }
 
 /// <summary>Stable error ids of New-ModelSignature and Confirm-ModelSignature.</summary>

@@ -65,6 +65,9 @@ internal sealed class OciBackend : ISandboxBackend
             "--memory", request.MemoryMB.ToString(CultureInfo.InvariantCulture) + "m",
             "--memory-swap", request.MemoryMB.ToString(CultureInfo.InvariantCulture) + "m",
             "--user", user,
+
+            // Standard input reaches the program (it is closed at once unless -StandardInput or an MCP handshake writes to it).
+            "--interactive",
         };
         var enforced = new List<string>
         {

@@ -15,7 +15,9 @@ internal static class SandboxExecution
         IReadOnlyList<string> weakened,
         TimeSpan timeout,
         int maxOutputBytes,
-        CancellationToken cancel)
+        CancellationToken cancel,
+        StandardInputScript? input = null,
+        bool mcpServer = false)
     {
         OutputFolderOwner? lent = null;
         SandboxRun run;
@@ -26,7 +28,7 @@ internal static class SandboxExecution
                 lent = OutputFolderOwner.Lend(request.OutputPath, uid);
             }
 
-            run = SandboxProcess.Run(launch, maxOutputBytes, timeout, cancel);
+            run = SandboxProcess.Run(launch, maxOutputBytes, timeout, cancel, input);
         }
         finally
         {
@@ -41,6 +43,7 @@ internal static class SandboxExecution
             CanaryScanner.ScanFolder(decoys, request.OutputPath, leaks, cancel);
         }
 
+        (McpServerInfo? server, IReadOnlyList<string> tools) = mcpServer ? McpHandshake.Read(run.Output) : (null, Array.Empty<string>());
         return new SandboxResult(
             backend.Kind,
             ShellQuote.Join(launch.CommandLine),
@@ -54,6 +57,10 @@ internal static class SandboxExecution
             leaks,
             run.Truncated,
             launch.Enforced,
-            request.OutputPath);
+            request.OutputPath)
+        {
+            McpServerInfo = server,
+            McpTools = tools,
+        };
     }
 }

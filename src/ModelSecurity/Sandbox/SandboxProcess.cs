@@ -15,14 +15,18 @@ internal sealed record SandboxRun(int ExitCode, string Output, string ErrorOutpu
 
 /// <summary>
 /// Starts a backend's command line, captures stdout and stderr up to a cap (the rest is read and dropped so
-/// the program never blocks on a full pipe), and on timeout or Ctrl+C kills the whole process tree.
+/// the program never blocks on a full pipe), writes its standard input on a task of its own (so a program
+/// that does not read cannot block the run), and on timeout or Ctrl+C kills the whole process tree.
 /// </summary>
 internal static class SandboxProcess
 {
     // After a kill, how long to wait for the tree to go and the pipes to close before giving up on them.
     private static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(5);
 
-    public static SandboxRun Run(SandboxLaunch launch, int maxOutputBytes, TimeSpan timeout, CancellationToken cancel)
+    // How often a step of standard input that waits for an answer looks at the output again.
+    private static readonly TimeSpan AnswerPoll = TimeSpan.FromMilliseconds(25);
+
+    public static SandboxRun Run(SandboxLaunch launch, int maxOutputBytes, TimeSpan timeout, CancellationToken cancel, StandardInputScript? input = null)
     {
         var start = new ProcessStartInfo(launch.CommandLine[0])
         {
@@ -56,8 +60,6 @@ internal static class SandboxProcess
             throw new SandboxUnavailableException($"Could not start '{launch.CommandLine[0]}': {e.Message}", e);
         }
 
-        // The program gets an empty standard input, never the caller's console.
-        process.StandardInput.Close();
         var stdout = new CappedCapture(maxOutputBytes);
         var stderr = new CappedCapture(maxOutputBytes);
         Task readOut = stdout.DrainAsync(process.StandardOutput.BaseStream);
@@ -65,9 +67,22 @@ internal static class SandboxProcess
 
         bool timedOut = false;
         bool cancelled = false;
+        Task feed = Task.CompletedTask;
         using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel))
         {
             deadline.CancelAfter(timeout);
+            if (input is null)
+            {
+                // The program gets an empty standard input, never the caller's console.
+                process.StandardInput.Close();
+            }
+            else
+            {
+                Stream stdin = process.StandardInput.BaseStream;
+                CancellationToken token = deadline.Token;
+                feed = Task.Run(() => Feed(process, stdin, input, stdout, token), CancellationToken.None);
+            }
+
             try
             {
                 process.WaitForExitAsync(deadline.Token).GetAwaiter().GetResult();
@@ -78,6 +93,9 @@ internal static class SandboxProcess
                 timedOut = !cancelled;
                 Kill(process, launch);
             }
+
+            // The writer ends with the process (a broken pipe) or with the deadline; it is never waited on for long.
+            feed.Wait(KillGrace);
         }
 
         Task.WaitAll(new[] { readOut, readErr }, KillGrace);
@@ -89,6 +107,70 @@ internal static class SandboxProcess
 
         int exitCode = process.HasExited ? process.ExitCode : -1;
         return new SandboxRun(exitCode, stdout.Text, stderr.Text, timedOut, stdout.Truncated || stderr.Truncated, clock.Elapsed);
+    }
+
+    private static void Feed(Process process, Stream stdin, StandardInputScript script, CappedCapture stdout, CancellationToken token)
+    {
+        try
+        {
+            foreach (StandardInputStep step in script.Steps)
+            {
+                foreach (string line in step.Lines)
+                {
+                    byte[] bytes = Encoding.UTF8.GetBytes(line + "\n");
+                    stdin.Write(bytes, 0, bytes.Length);
+                }
+
+                stdin.Flush();
+                if (step.WaitUntil is not null && !WaitForAnswer(process, step.WaitUntil, stdout, token))
+                {
+                    // No answer in time, or the program is gone: the rest is not sent, and input ends here.
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The program exited or stopped reading (broken pipe): what it did not read is dropped.
+        }
+        finally
+        {
+            try
+            {
+                stdin.Close();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                // Already broken.
+            }
+        }
+    }
+
+    private static bool WaitForAnswer(Process process, Func<string, bool> answered, CappedCapture stdout, CancellationToken token)
+    {
+        var clock = Stopwatch.StartNew();
+        long seen = -1;
+        while (!token.IsCancellationRequested && clock.Elapsed < StandardInputScript.StepWait)
+        {
+            long written = stdout.Received;
+            if (written != seen)
+            {
+                seen = written;
+                if (answered(stdout.Text))
+                {
+                    return true;
+                }
+            }
+
+            if (process.HasExited)
+            {
+                return false;
+            }
+
+            token.WaitHandle.WaitOne(AnswerPoll);
+        }
+
+        return false;
     }
 
     private static void Kill(Process process, SandboxLaunch launch)
@@ -120,10 +202,23 @@ internal static class SandboxProcess
     {
         private readonly int _cap;
         private readonly ArrayBufferWriter<byte> _kept = new();
+        private long _received;
 
         public CappedCapture(int cap) => _cap = cap;
 
         public bool Truncated { get; private set; }
+
+        /// <summary>Bytes read so far, kept or not: changes whenever the program wrote more.</summary>
+        public long Received
+        {
+            get
+            {
+                lock (_kept)
+                {
+                    return _received;
+                }
+            }
+        }
 
         public string Text
         {
@@ -153,6 +248,7 @@ internal static class SandboxProcess
                         }
 
                         Truncated |= keep < n;
+                        _received += n;
                     }
                 }
             }

@@ -74,4 +74,10 @@ public sealed class SandboxResult
 
     /// <summary>The only writable host folder, or null.</summary>
     public string? OutputPath { get; }
+
+    /// <summary>For an MCP server run: the server's name, version and protocol version from its answer to initialize; null when it gave none.</summary>
+    public McpServerInfo? McpServerInfo { get; internal init; }
+
+    /// <summary>For an MCP server run: the names of the tools its tools/list answer listed (at most 1024); empty otherwise.</summary>
+    public IReadOnlyList<string> McpTools { get; internal init; } = Array.Empty<string>();
 }
