@@ -112,6 +112,9 @@ function Invoke-Build {
     Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/ModelPolicy.schema.json') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'LICENSE') -Destination $ModuleOut
     Copy-Item -LiteralPath (Join-Path $Root 'THIRD-PARTY-NOTICES.txt') -Destination $ModuleOut
+    # The scheduled-audit script the help shows (about_ModelSecurity, SCHEDULED AUDITS), as a sample.
+    $samplesOut = New-Item -ItemType Directory -Path (Join-Path $ModuleOut 'Samples')
+    Copy-Item -LiteralPath (Join-Path $Root 'src/ModelSecurity/Samples/Invoke-ModelAudit.ps1') -Destination $samplesOut.FullName
     Invoke-Help
     $script:Built = $true
     Write-Information "Built ModelSecurity $ModuleVersion in $ModuleOut" -InformationAction Continue

@@ -175,3 +175,116 @@ Describe 'about_ModelSecurity' {
         $lines | Where-Object { $_.Length -gt 80 } | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Code in the help' {
+    BeforeAll {
+        function Get-ParseError {
+            # The parser's complaints about a piece of PowerShell, one line each.
+            param([string] $Code)
+            $errors = $null
+            [void][System.Management.Automation.Language.Parser]::ParseInput($Code, [ref]$null, [ref]$errors)
+            $errors | ForEach-Object { '{0}:{1} {2}' -f $_.Extent.StartLineNumber, $_.Extent.StartColumnNumber, $_.Message }
+        }
+
+        # The indented code blocks of the about topic, up to the rule catalogue, with the heading of
+        # the section each is in. A block runs over blank lines while the next line is indented too.
+        $lines = [System.IO.File]::ReadAllLines((Join-Path $helpFolder 'about_ModelSecurity.help.txt'))
+        $end = [array]::IndexOf($lines, 'RULE CATALOGUE')
+        $script:AboutBlocks = [System.Collections.Generic.List[hashtable]]::new()
+        $section = ''
+        $current = $null
+        for ($i = 0; $i -lt $end; $i++) {
+            $line = $lines[$i]
+            if ($line -match '^[A-Z]') { $section = $line }
+            $isCode = $line.StartsWith('        ')
+            $continues = $line -eq '' -and $null -ne $current -and $i + 1 -lt $end -and $lines[$i + 1].StartsWith('        ')
+            if ($isCode -or $continues) {
+                if ($null -eq $current) { $current = @{ Section = $section; Lines = [System.Collections.Generic.List[string]]::new() } }
+                $current.Lines.Add($(if ($isCode) { $line.Substring(8) } else { '' }))
+            }
+            elseif ($null -ne $current) {
+                $AboutBlocks.Add($current)
+                $current = $null
+            }
+        }
+        function Get-BlockKind {
+            param([hashtable] $Block)
+            # Prose indented as a list is neither: code starts with a variable, a command or a comment.
+            switch -Regex ($Block.Lines[0]) {
+                '^\[' { 'systemd'; break }
+                '^([A-Z_]+=|[\d*] )' { 'cron'; break }
+                '^(\$|&|#|[A-Z][a-z]+-[A-Z][A-Za-z]+)' { 'PowerShell'; break }
+                default { 'prose' }
+            }
+        }
+    }
+
+    It 'every powershell block of every cmdlet''s examples parses' {
+        # From the sources: in the MAML, an example's code is followed by the output it prints.
+        $sources = @(Get-ChildItem -LiteralPath (Join-Path $PSScriptRoot '../en-US') -Filter '*-*.md')
+        $sources.Count | Should -Be $module.ExportedCmdlets.Count
+        $count = 0
+        $problems = foreach ($source in $sources) {
+            $text = [System.IO.File]::ReadAllText($source.FullName) -replace '\r\n', "`n"
+            $examples = $text.Substring($text.IndexOf("`n## EXAMPLES`n"))
+            $examples = $examples.Substring(0, $examples.IndexOf("`n## PARAMETERS`n"))
+            foreach ($match in [regex]::Matches($examples, '(?ms)^```powershell\n(.*?)^```')) {
+                $count++
+                Get-ParseError $match.Groups[1].Value | ForEach-Object { "$($source.Name) '$($match.Groups[1].Value.Split("`n")[0])': $_" }
+            }
+        }
+        $count | Should -BeGreaterThan 40
+        $problems | Should -BeNullOrEmpty
+    }
+
+    It 'every PowerShell block of about_ModelSecurity parses' {
+        $blocks = @($AboutBlocks | Where-Object { (Get-BlockKind $_) -eq 'PowerShell' })
+        $blocks.Count | Should -BeGreaterThan 8
+        $problems = foreach ($block in $blocks) {
+            Get-ParseError ($block.Lines -join "`n") | ForEach-Object { "$($block.Section) '$($block.Lines[0])': $_" }
+        }
+        $problems | Should -BeNullOrEmpty
+    }
+
+    It 'shows the incident-response lookups by content address, repository and Ollama name' {
+        $code = @($AboutBlocks | Where-Object Section -EQ 'INCIDENT RESPONSE' | ForEach-Object { $_.Lines }) -join "`n"
+        $code | Should -Match 'Where-Object ContentAddress -eq "sha256:'
+        $code | Should -Match "Where-Object Name -eq '[\w.-]+/[\w.-]+'"
+        $code | Should -Match "Where-Object Name -eq '[\w.-]+:[\w.-]+'"
+        $code | Should -Match 'Remove-Item -LiteralPath \$_\.Path -WhatIf'
+        $examples = (Get-Help -Name Get-ModelInventory -Examples).examples.example.code -join "`n"
+        $examples | Should -Match 'ContentAddress -eq "sha256:\$bad"'
+        $examples | Should -Match 'Where-Object Name -eq \$repo'
+        $examples | Should -Match "Ecosystem -eq 'Ollama' -and \`$_.Name -eq '[\w.-]+:[\w.-]+'"
+        $examples | Should -Match 'Confirm-ModelHash'
+    }
+
+    It 'has a Task Scheduler, a cron and a systemd snippet for the scheduled audit, each running the script with pwsh -NoProfile -File' {
+        $scheduled = @($AboutBlocks | Where-Object Section -EQ 'SCHEDULED AUDITS')
+        $powershell = ($scheduled | Where-Object { (Get-BlockKind $_) -eq 'PowerShell' } | ForEach-Object { $_.Lines }) -join "`n"
+        $powershell | Should -Match "New-ScheduledTaskAction -Execute 'pwsh.exe'"
+        $powershell | Should -Match '-NoProfile -NonInteractive -File'
+        $powershell | Should -Match 'New-ScheduledTaskTrigger -Daily'
+        $powershell | Should -Match 'Register-ScheduledTask'
+
+        $cron = @($scheduled | Where-Object { (Get-BlockKind $_) -eq 'cron' })
+        $cron.Count | Should -Be 1
+        $job = $cron[0].Lines | Where-Object { $_ -notmatch '^[A-Z_]+=' }
+        # Five time fields, then the command.
+        $job | Should -Match '^(\S+ ){5}pwsh -NoProfile -File \S+/audit\.ps1\b'
+        ($job -split ' ')[0..4] | ForEach-Object { $_ | Should -Match '^(\*|\d+)([,/-]\d+)*$' }
+
+        $units = @($scheduled | Where-Object { (Get-BlockKind $_) -eq 'systemd' } | ForEach-Object { $_.Lines -join "`n" })
+        $units.Count | Should -Be 2
+        $service = $units | Where-Object { $_ -match '\[Service\]' }
+        $timer = $units | Where-Object { $_ -match '\[Timer\]' }
+        $service | Should -Match 'Type=oneshot'
+        ($service -replace '\\\n\s*', '') | Should -Match 'ExecStart=/\S+/pwsh -NoProfile -NonInteractive -File %h/bin/audit\.ps1'
+        $timer | Should -Match 'OnCalendar='
+        $timer | Should -Match '\[Install\]\s+WantedBy=timers\.target'
+        # Every unit line is a [Section], a Key=value or blank.
+        foreach ($unit in $units) {
+            ($unit -replace '\\\n\s*', '') -split "`n" | Where-Object { $_ -and $_ -notmatch '^\[\w+\]$' -and $_ -notmatch '^[A-Za-z]+=\S' } | Should -BeNullOrEmpty
+        }
+    }
+}

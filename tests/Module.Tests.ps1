@@ -46,7 +46,7 @@ Describe 'Module manifest' {
 
     It 'ships only the allow-listed files' {
         $files = Get-ChildItem -LiteralPath (Split-Path $ModuleManifest) -Recurse -File | ForEach-Object Name | Sort-Object
-        $files | Should -Be (@('about_ModelSecurity.help.txt', 'LICENSE', 'ModelSecurity.dll', 'ModelSecurity.dll-Help.xml', 'ModelPolicy.schema.json', 'ModelSecurity.Format.ps1xml', 'ModelSecurity.psd1', 'ModelSecurity.Types.ps1xml', 'PureHDF.dll', 'SharpCompress.dll', 'THIRD-PARTY-NOTICES.txt', 'YamlDotNet.dll') | Sort-Object)
+        $files | Should -Be (@('about_ModelSecurity.help.txt', 'LICENSE', 'ModelSecurity.dll', 'ModelSecurity.dll-Help.xml', 'ModelPolicy.schema.json', 'Invoke-ModelAudit.ps1', 'ModelSecurity.Format.ps1xml', 'ModelSecurity.psd1', 'ModelSecurity.Types.ps1xml', 'PureHDF.dll', 'SharpCompress.dll', 'THIRD-PARTY-NOTICES.txt', 'YamlDotNet.dll') | Sort-Object)
     }
 
     It 'has a table view for each result type' {

@@ -58,6 +58,17 @@ internal sealed class HashCache
         }
     }
 
+    /// <summary>
+    /// A cache of its own on <paramref name="folder"/>, not shared with <see cref="Open"/>: what another
+    /// process that uses the same file has (tests of concurrent writers).
+    /// </summary>
+    internal static HashCache OpenUnshared(string folder)
+    {
+        var cache = new HashCache(Path.GetFullPath(folder));
+        cache.Refresh();
+        return cache;
+    }
+
     /// <summary>Where the cache lives on this OS.</summary>
     public static string DefaultFolder()
     {

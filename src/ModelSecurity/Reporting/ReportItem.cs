@@ -138,7 +138,8 @@ internal sealed class ReportItem
         };
         var item = new ReportItem(ReportKind.Scan, path, verdict, outcome);
         Copy(value, item, "Format", "Length", "BytesRead");
-        if (Property(value, "Metadata") is IDictionary metadata)
+        // A deserialised Metadata is a PSObject around the (still ordered) dictionary.
+        if ((Property(value, "Metadata") is PSObject { BaseObject: IDictionary inner } ? inner : Property(value, "Metadata")) is IDictionary metadata)
         {
             foreach (DictionaryEntry entry in metadata)
             {
@@ -376,7 +377,9 @@ internal sealed class ReportItem
     internal static string Display(object? value) => value switch
     {
         null => "",
-        // A deserialised enum (or other value) keeps the text it had on the sending side.
+        // A deserialised list or dictionary is joined like a live one; a deserialised enum (or other
+        // value) keeps the text it had on the sending side.
+        PSObject { BaseObject: IEnumerable and not string } ps => Display(ps.BaseObject),
         PSObject ps when ps.TypeNames.Count > 0 && ps.TypeNames[0].StartsWith("Deserialized.", StringComparison.Ordinal) => ps.ToString(),
         PSObject ps when ps.BaseObject is not PSCustomObject => Display(ps.BaseObject),
         string s => s,
