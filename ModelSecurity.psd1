@@ -20,6 +20,10 @@
         'New-ModelManifest'
         'New-ModelSignature'
         'Test-ModelFile'
+        # MCP servers (issue 11).
+        'Export-McpServerLock'
+        'Get-McpServer'
+        'Test-McpServer'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()
