@@ -13,13 +13,16 @@
     CmdletsToExport        = @(
         'Confirm-ModelHash'
         'Confirm-ModelSignature'
+        'Export-McpServerLock'
         'Export-ModelReport'
+        'Get-McpServer'
         'Get-ModelInventory'
         'Get-ModelSource'
         'Invoke-ModelSandbox'
         'New-ModelManifest'
         'New-ModelPolicy'
         'New-ModelSignature'
+        'Test-McpServer'
         'Test-ModelFile'
         'Test-ModelPolicy'
     )

@@ -269,6 +269,30 @@ public sealed class McpSandboxTests : IDisposable
         Assert.Null(result.McpServerInfo);
     }
 
+    [SkippableFact]
+    public void McpServer_StartsWithTheSecretAsWritten_ButShowsItRedacted()
+    {
+        SandboxReady();
+        using PowerShell shell = CreateShell();
+        const string Secret = "ghp_0123456789abcdefghijklmnopqrstuvwxyz";
+        var server = new McpServer
+        {
+            Client = "Custom",
+            Name = "echoer",
+            Command = "echo",
+            Arguments = new[] { "--token", "ghp_…" },
+            LaunchArguments = new[] { "--token", Secret },
+        };
+
+        Collection<PSObject> output = shell.AddCommand("Invoke-ModelSandbox").AddParameter("McpServer", server).AddParameter("StandardInput", Array.Empty<string>()).AddParameter("Verbose", true).Invoke();
+
+        Assert.False(shell.HadErrors, string.Join("; ", shell.Streams.Error));
+        SandboxResult result = Assert.IsType<SandboxResult>(Assert.Single(output).BaseObject);
+        Assert.Contains(Secret, result.Output, StringComparison.Ordinal);
+        Assert.EndsWith("/usr/bin/echo --token 'ghp_…'", result.CommandLine, StringComparison.Ordinal);
+        Assert.DoesNotContain(shell.Streams.Verbose, v => v.Message.Contains(Secret, StringComparison.Ordinal));
+    }
+
     private static SandboxRun RunDirect(string[] commandLine, StandardInputScript input) =>
         SandboxProcess.Run(new SandboxLaunch(commandLine, Array.Empty<string>()), 1024 * 1024, HangGuard.Limit, default, input);
 

@@ -334,4 +334,35 @@ internal static class RuleIds
 
     /// <summary>Online, the community or the hub reports security problems with the model.</summary>
     public const string PolicyCommunity = "MS-POL-010";
+
+    // MCP servers (Test-McpServer).
+    /// <summary>An MCP server package or image is not pinned to one release.</summary>
+    public const string McpUnpinned = "MS-MCP-001";
+
+    /// <summary>The launcher installs or pulls without asking (npx -y, docker --pull always).</summary>
+    public const string McpAutoInstall = "MS-MCP-002";
+
+    /// <summary>A credential is written in plain text in the MCP configuration.</summary>
+    public const string McpPlainSecret = "MS-MCP-003";
+
+    /// <summary>A remote MCP server is reached over plain HTTP.</summary>
+    public const string McpPlainHttp = "MS-MCP-004";
+
+    /// <summary>The server is started through a shell command line with interpolation or chaining.</summary>
+    public const string McpShellInterpolation = "MS-MCP-005";
+
+    /// <summary>The server's program or script is in a folder that other users can write.</summary>
+    public const string McpWorldWritable = "MS-MCP-006";
+
+    /// <summary>The package name imitates a well-known MCP server.</summary>
+    public const string McpLookalike = "MS-MCP-007";
+
+    /// <summary>The server's version or package differs from the lock file.</summary>
+    public const string McpLockDrift = "MS-MCP-008";
+
+    /// <summary>The server is not in the lock file.</summary>
+    public const string McpNotLocked = "MS-MCP-009";
+
+    /// <summary>The lock file names a server that no configuration has any more.</summary>
+    public const string McpLockOrphan = "MS-MCP-010";
 }

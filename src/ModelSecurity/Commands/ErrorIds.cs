@@ -115,6 +115,23 @@ internal static class ErrorIds
 
     /// <summary>Invoke-ModelSandbox: the -McpServer input is not an MCP server entry, or names no command to run.</summary>
     public const string SandboxMcpServerInvalid = nameof(SandboxMcpServerInvalid);
+
+    // Get-McpServer, Test-McpServer, Export-McpServerLock.
+
+    /// <summary>An MCP configuration file is not valid JSON or YAML (the message names the line and position).</summary>
+    public const string McpConfigInvalid = nameof(McpConfigInvalid);
+
+    /// <summary>An MCP configuration file exists but cannot be read.</summary>
+    public const string McpConfigUnreadable = nameof(McpConfigUnreadable);
+
+    /// <summary>The -LockPath file does not exist or cannot be read.</summary>
+    public const string McpLockNotFound = nameof(McpLockNotFound);
+
+    /// <summary>The -LockPath file is not an MCP server lock.</summary>
+    public const string McpLockInvalid = nameof(McpLockInvalid);
+
+    /// <summary>Export-McpServerLock could not write the lock file.</summary>
+    public const string McpLockNotWritten = nameof(McpLockNotWritten);
 }
 
 /// <summary>Stable error ids of New-ModelSignature and Confirm-ModelSignature.</summary>

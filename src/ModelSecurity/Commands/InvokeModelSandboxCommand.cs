@@ -25,6 +25,9 @@ public sealed class InvokeModelSandboxCommand : ModelSecurityCmdlet
     private const string ProgramSet = "Program";
     private const string McpServerSet = "McpServer";
 
+    // Secret values as the server is started with them, mapped to the redacted form shown to people.
+    private readonly Dictionary<string, string> _redactions = new(StringComparer.Ordinal);
+
     /// <summary>Model files or folders, bound read-only at the same absolute path inside; wildcards are expanded.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ProgramSet)]
     [Parameter(ParameterSetName = McpServerSet)]
@@ -121,7 +124,15 @@ public sealed class InvokeModelSandboxCommand : ModelSecurityCmdlet
             program = server.WorkingDirectory is { Length: > 0 } folder && server.Command!.Contains('/', StringComparison.Ordinal) && !System.IO.Path.IsPathRooted(server.Command)
                 ? System.IO.Path.Combine(folder, server.Command)
                 : server.Command!;
-            arguments = server.Arguments;
+            // Arguments shows secret-looking values redacted; the server is started with them as written.
+            arguments = server.LaunchArguments.Count == server.Arguments.Count && server.LaunchArguments.Count > 0 ? server.LaunchArguments : server.Arguments;
+            for (int i = 0; i < arguments.Count; i++)
+            {
+                if (!string.Equals(arguments[i], server.Arguments[i], StringComparison.Ordinal))
+                {
+                    _redactions[arguments[i]] = server.Arguments[i];
+                }
+            }
         }
 
         List<string>? models = ResolveModelPaths();
@@ -209,7 +220,8 @@ public sealed class InvokeModelSandboxCommand : ModelSecurityCmdlet
             return;
         }
 
-        string commandLine = ShellQuote.Join(launch.CommandLine);
+        // What is shown (prompt, Verbose, the result's CommandLine) never carries a configuration's secret values.
+        string commandLine = ShellQuote.Join(launch.CommandLine.Select(a => _redactions.TryGetValue(a, out string? shown) ? shown : a).ToArray());
         if (MustAsk(weakened) && !ShouldProcess(
             $"Running in a {backend.Kind} sandbox: {commandLine}" + (weakened.Count > 0 ? " WEAKENED: " + string.Join("; ", weakened) : string.Empty),
             (server is null ? $"Run '{program}'" : $"Run the MCP server '{server.Name}' ({program})") + $" in a {backend.Kind} sandbox" + (weakened.Count > 0 ? " with these defaults weakened: " + string.Join("; ", weakened) + "?" : "?"),
@@ -230,7 +242,7 @@ public sealed class InvokeModelSandboxCommand : ModelSecurityCmdlet
                 ? StandardInputScript.FromLines(StandardInput.Select(line => line ?? string.Empty).ToArray())
                 : server is not null ? McpHandshake.Script(ModuleVersion()) : null;
             WriteVerbose("Sandbox command line: " + commandLine);
-            WriteObject(SandboxExecution.Run(backend, request, launch, decoys, weakened, TimeSpan.FromSeconds(TimeoutSeconds), MaxOutputBytes, CancelToken, input, server is not null));
+            WriteObject(SandboxExecution.Run(backend, request, launch, decoys, weakened, TimeSpan.FromSeconds(TimeoutSeconds), MaxOutputBytes, CancelToken, input, server is not null, commandLine));
         }
         catch (OperationCanceledException)
         {

@@ -75,6 +75,27 @@ public sealed class McpServer
     /// <summary>The working folder the client starts the server in, when the configuration sets one.</summary>
     public string? WorkingDirectory { get; init; }
 
+    /// <summary>Names of the HTTP headers the client sends to a remote server (values are never read out).</summary>
+    public IReadOnlyList<string> HeaderNames { get; init; } = Array.Empty<string>();
+
+    /// <summary>The project folder a per-project entry belongs to (Claude Code's <c>projects</c> in ~/.claude.json); null for entries that apply everywhere.</summary>
+    public string? Project { get; init; }
+
+    /// <summary>
+    /// Values in the configuration that look like credentials written in plain text, each as where it is and
+    /// its redacted form; the values themselves are never kept. Test-McpServer reports them.
+    /// </summary>
+    internal IReadOnlyList<McpPlainSecret> PlainSecrets { get; init; } = Array.Empty<McpPlainSecret>();
+
+    /// <summary>
+    /// The arguments exactly as the configuration writes them, for running the server. <see cref="Arguments"/>
+    /// shows secret-looking values redacted; this list is internal so it never reaches output.
+    /// </summary>
+    internal IReadOnlyList<string> LaunchArguments { get; init; } = Array.Empty<string>();
+
     /// <inheritdoc />
     public override string ToString() => $"{Client}:{Name}";
 }
+
+/// <summary>A credential written in plain text in an MCP configuration: where, and its redacted form.</summary>
+internal sealed record McpPlainSecret(string Location, string Redacted, string Reason);

@@ -83,6 +83,7 @@ internal static class JUnitReport
         ReportKind.Signature => "Confirm-ModelSignature",
         ReportKind.Policy => "Test-ModelPolicy",
         ReportKind.Sandbox => "Invoke-ModelSandbox",
+        ReportKind.McpServer => "Test-McpServer",
         _ => "Get-ModelInventory",
     };
 }

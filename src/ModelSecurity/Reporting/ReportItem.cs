@@ -19,6 +19,7 @@ internal enum ReportKind
     Policy,
     Sandbox,
     Inventory,
+    McpServer,
 }
 
 /// <summary>What a report says of one result: passed, failed, errored (could not judge), or skipped (no reference).</summary>
@@ -78,6 +79,11 @@ internal sealed class ReportItem
         {
             reason = "it has no Path property";
             return null;
+        }
+
+        if (Has(value, "Verdict") && Has(value, "Findings") && Has(value, "Client") && Has(value, "Server"))
+        {
+            return FromMcpServer(value, path!);
         }
 
         if (Has(value, "Verdict") && Has(value, "Findings"))
@@ -152,6 +158,16 @@ internal sealed class ReportItem
         }
 
         AddFindings(value, item, "Findings");
+        return item;
+    }
+
+    // Test-McpServer: one result per server, several per configuration file, so the server's name joins the path.
+    private static ReportItem FromMcpServer(PSObject value, string path)
+    {
+        ReportItem scan = FromScan(value, path + "#" + (Text(value, "Name") ?? string.Empty));
+        var item = new ReportItem(ReportKind.McpServer, scan.Path, scan.Status, scan.Outcome);
+        item.Findings.AddRange(scan.Findings);
+        Copy(value, item, "Client", "Name", "Package", "RequestedVersion", "LockedVersion");
         return item;
     }
 

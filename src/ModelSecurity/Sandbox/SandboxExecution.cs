@@ -17,7 +17,8 @@ internal static class SandboxExecution
         int maxOutputBytes,
         CancellationToken cancel,
         StandardInputScript? input = null,
-        bool mcpServer = false)
+        bool mcpServer = false,
+        string? shownCommandLine = null)
     {
         OutputFolderOwner? lent = null;
         SandboxRun run;
@@ -46,7 +47,7 @@ internal static class SandboxExecution
         (McpServerInfo? server, IReadOnlyList<string> tools) = mcpServer ? McpHandshake.Read(run.Output) : (null, Array.Empty<string>());
         return new SandboxResult(
             backend.Kind,
-            ShellQuote.Join(launch.CommandLine),
+            shownCommandLine ?? ShellQuote.Join(launch.CommandLine),
             run.ExitCode,
             run.Output,
             run.ErrorOutput,
