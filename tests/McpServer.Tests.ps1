@@ -78,6 +78,11 @@ Describe 'Get-McpServer' {
         @(Get-McpServer -Client Windsurf, Continue).Name | Sort-Object | Should -Be @('linear', 'sqlite')
     }
 
+    It 'filters by -Name, with wildcards' {
+        @(Get-McpServer -Name 'LIN*', 'sqlite').Name | Sort-Object | Should -Be @('linear', 'sqlite')
+        Get-McpServer -Name 'no-such-server' | Should -BeNullOrEmpty
+    }
+
     It 'writes McpConfigInvalid naming the file, line and position, and goes on' {
         $bad = Join-Path $TestDrive 'bad.json'
         Set-Content -LiteralPath $bad -Value "{`n  `"mcpServers`": {`n    `"a`": { `"command`": `"npx`" ,, }`n  }`n}"
@@ -113,6 +118,18 @@ Describe 'Test-McpServer' {
         ($tests | Where-Object Name -eq 'plain').Findings.RuleId | Should -Contain 'MS-MCP-004'
         ($tests | Where-Object Name -eq 'filesystem').Findings.RuleId | Should -Contain 'MS-MCP-001'
         ($tests | Where-Object Name -eq 'time').Verdict | Should -Be 'Clean'
+    }
+
+    It 'tests entries that come back from a job by reading their configuration again' {
+        $live = @(Get-McpServer | Test-McpServer)
+        $copies = Get-McpServer | ForEach-Object { [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($_)) }
+        $copies[0].PSObject.TypeNames[0] | Should -BeLike 'Deserialized.ModelSecurity.Mcp.McpServer'
+        $again = @($copies | Test-McpServer)
+        $again.Count | Should -Be $live.Count
+        ($again | Where-Object Name -eq 'gh').Findings.RuleId | Should -Contain 'MS-MCP-003'
+        ($again | ForEach-Object { "$($_.Name)=$($_.Verdict)" }) | Should -Be ($live | ForEach-Object { "$($_.Name)=$($_.Verdict)" })
+        [pscustomobject]@{ Name = 'x' } | Test-McpServer -ErrorAction SilentlyContinue -ErrorVariable bad | Should -BeNullOrEmpty
+        $bad[0].FullyQualifiedErrorId | Should -Be 'McpServerInputInvalid,ModelSecurity.Commands.TestMcpServerCommand'
     }
 
     It 'goes into Export-ModelReport' {

@@ -52,7 +52,7 @@ Describe 'Module manifest' {
     It 'has a table view for each result type' {
         foreach ($type in 'ModelSecurity.Analysis.ModelScanResult', 'ModelSecurity.Analysis.ModelFinding', 'ModelSecurity.Sandbox.SandboxResult', 'ModelSecurity.Provenance.ModelSource',
             'ModelSecurity.Integrity.ModelHashResult', 'ModelSecurity.Provenance.ModelInventoryItem', 'ModelSecurity.Integrity.Signing.ModelSignatureResult',
-            'ModelSecurity.Mcp.McpServer', 'ModelSecurity.Mcp.McpServerTestResult') {
+            'ModelSecurity.Mcp.McpServer', 'ModelSecurity.Mcp.McpServerTestResult', 'ModelSecurity.Mcp.McpLockEntry', 'ModelSecurity.Governance.ModelPolicyResult') {
             Get-FormatData -TypeName $type | Should -Not -BeNullOrEmpty
         }
     }

@@ -63,7 +63,7 @@ if ($Sandbox) { Invoke-ModelSandbox -Path (Join-Path $models 'clean.gguf') -File
     function Format-AsTable {
         # The table as a user sees it; a sandbox run's duration differs between runs, so it is masked.
         param([object[]] $Objects)
-        ($Objects | Format-Table | Out-String -Width 250) -replace '\d+\.\d\ds\b', '#.##s' -split '\r?\n' |
+        ($Objects | Format-Table | Out-String -Width 250) -replace '\d+\.\d\ds\b', '#.##s' -replace '\b\d\d:\d\d:\d\d(\.\d+)?\b', 'DURATION' -split '\r?\n' |
             ForEach-Object TrimEnd | Where-Object { $_ }
     }
 
@@ -144,8 +144,8 @@ Describe 'Results after serialisation (<Transport>)' -ForEach @(
     It 'give the same <Format> report as the live objects' -ForEach @(
         @{ Format = 'Json' }, @{ Format = 'Sarif' }, @{ Format = 'JUnit' }, @{ Format = 'CycloneDx' }, @{ Format = 'Html' }
     ) {
-        # Everything Export-ModelReport takes: not rule definitions, the signing receipt, or sandbox runs (no Path).
-        $reportable = { $_.PSObject.TypeNames[0] -notmatch 'ModelInventoryItem|RuleDefinition|SandboxResult|\.ModelSignature$' }
+        # Everything Export-ModelReport takes: not rule definitions or the signing receipt.
+        $reportable = { $_.PSObject.TypeNames[0] -notmatch 'ModelInventoryItem|RuleDefinition|\.ModelSignature$' }
         $liveFile = Join-Path $TestDrive "live-$Transport.$Format.txt"
         $backFile = Join-Path $TestDrive "back-$Transport.$Format.txt"
         $Live | Where-Object $reportable | Export-ModelReport -Path $liveFile -Format $Format
@@ -153,7 +153,7 @@ Describe 'Results after serialisation (<Transport>)' -ForEach @(
         # Run times, durations and the random serial number and finding refs of a BOM may differ.
         $normalise = {
             param($Text)
-            $Text -replace '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?', 'TIME' -replace 'urn:uuid:[0-9a-f-]{36}', 'urn:uuid:X' -replace '-finding-[0-9a-f]{32}', '-finding-X' -replace '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC', 'TIME' -replace '"(duration|durationSeconds|time)"\s*:\s*[\d.]+', '"$1":0' -replace 'time="[\d.]+"', 'time="0"' -replace '\d+\.\d\ds\b', '#.##s'
+            $Text -replace '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?', 'TIME' -replace 'urn:uuid:[0-9a-f-]{36}', 'urn:uuid:X' -replace '-finding-[0-9a-f]{32}', '-finding-X' -replace '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC', 'TIME' -replace '"(duration|durationSeconds|time)"\s*:\s*[\d.]+', '"$1":0' -replace 'time="[\d.]+"', 'time="0"' -replace '\d+\.\d\ds\b', '#.##s' -replace '\b\d\d:\d\d:\d\d(\.\d+)?\b', 'DURATION' -replace '--setenv (\S+) \S+', '--setenv $1 X' -replace '--(uid|gid|reuid|regid)[ =]\d+', '--$1 N'
         }
         $expected = & $normalise (Get-Content -LiteralPath $liveFile -Raw)
         $actual = & $normalise (Get-Content -LiteralPath $backFile -Raw)

@@ -132,6 +132,9 @@ internal static class ErrorIds
 
     /// <summary>Export-McpServerLock could not write the lock file.</summary>
     public const string McpLockNotWritten = nameof(McpLockNotWritten);
+
+    /// <summary>Test-McpServer: a piped object is not an MCP server entry, or its configuration no longer has it.</summary>
+    public const string McpServerInputInvalid = nameof(McpServerInputInvalid);
 }
 
 /// <summary>Stable error ids of New-ModelSignature and Confirm-ModelSignature.</summary>

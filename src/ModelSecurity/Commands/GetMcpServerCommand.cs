@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Management.Automation;
 using ModelSecurity.Mcp;
 
@@ -20,12 +21,22 @@ public sealed class GetMcpServerCommand : McpCmdlet
     [ValidateSet(McpClients.ClaudeDesktop, McpClients.ClaudeCode, McpClients.VSCode, McpClients.Cursor, McpClients.Windsurf, McpClients.Continue, McpClients.Custom, IgnoreCase = true)]
     public string[]? Client { get; set; }
 
+    /// <summary>Only servers with these names (wildcards allowed).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        WildcardPattern[] patterns = (Name ?? System.Array.Empty<string>()).Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToArray();
         foreach (McpServer server in ReadServers(Path, Client))
         {
-            WriteObject(server);
+            if (patterns.Length == 0 || patterns.Any(p => p.IsMatch(server.Name)))
+            {
+                WriteObject(server);
+            }
         }
     }
 }

@@ -75,6 +75,13 @@ internal sealed class ReportItem
 
         PSObject value = input as PSObject ?? PSObject.AsPSObject(input);
         string? path = Text(value, "Path");
+        if (string.IsNullOrEmpty(path) && Has(value, "Backend") && Has(value, "ExitCode"))
+        {
+            // A sandbox run is reported under the model it ran against, else the program it ran.
+            path = Enumerate(Property(value, "ModelPath")).Select(p => Convert.ToString(p, CultureInfo.InvariantCulture)).FirstOrDefault(p => !string.IsNullOrEmpty(p))
+                ?? Text(value, "Program");
+        }
+
         if (string.IsNullOrEmpty(path))
         {
             reason = "it has no Path property";
@@ -265,7 +272,7 @@ internal sealed class ReportItem
         var leaks = Enumerate(Property(value, "CanaryLeaks")).Select(d => Convert.ToString(d, CultureInfo.InvariantCulture)).Where(d => !string.IsNullOrEmpty(d)).ToList();
         string status = leaks.Count > 0 ? "DecoyLeaked" : timedOut ? "TimedOut" : exit == "0" ? "Exited" : "Failed";
         var item = new ReportItem(ReportKind.Sandbox, path, status, status == "Exited" ? ReportOutcome.Passed : ReportOutcome.Failed);
-        Copy(value, item, "Backend", "CommandLine", "ExitCode", "TimedOut", "Duration", "Network", "Weakened", "CanaryLeaks");
+        Copy(value, item, "Program", "Backend", "CommandLine", "ExitCode", "TimedOut", "Duration", "Network", "Weakened", "CanaryLeaks");
         if (leaks.Count > 0)
         {
             item.Findings.Add(Catalogued(RuleIds.SandboxDecoyLeaked, $"Decoy credentials given to the sandbox came back out: {string.Join(", ", leaks)}."));

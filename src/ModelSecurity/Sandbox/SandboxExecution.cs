@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Collections.Generic;
 using System.Threading;
 
@@ -62,6 +63,8 @@ internal static class SandboxExecution
         {
             McpServerInfo = server,
             McpTools = tools,
+            Program = request.FilePath,
+            ModelPath = request.ModelPaths.ToArray(),
         };
     }
 }

@@ -75,6 +75,12 @@ public sealed class SandboxResult
     /// <summary>The only writable host folder, or null.</summary>
     public string? OutputPath { get; }
 
+    /// <summary>The program that was run, as it was given (a name looked up inside, or a path).</summary>
+    public string Program { get; internal init; } = string.Empty;
+
+    /// <summary>The model files and folders bound read-only into the sandbox.</summary>
+    public IReadOnlyList<string> ModelPath { get; internal init; } = Array.Empty<string>();
+
     /// <summary>For an MCP server run: the server's name, version and protocol version from its answer to initialize; null when it gave none.</summary>
     public McpServerInfo? McpServerInfo { get; internal init; }
 
