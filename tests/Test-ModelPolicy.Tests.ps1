@@ -190,6 +190,37 @@ Describe 'Test-ModelPolicy with a policy' {
     }
 }
 
+Describe 'Test-ModelPolicy with an Ollama store' {
+    BeforeAll {
+        function New-OllamaModel([string] $Root, [string] $Model, [string] $Tag, [byte[]] $Bytes) {
+            $sha = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($Bytes)).ToLowerInvariant()
+            New-TestFile -Path (Join-Path $Root "blobs/sha256-$sha") -Bytes $Bytes | Out-Null
+            New-TestFile -Path (Join-Path $Root "manifests/registry.ollama.ai/library/$Model/$Tag") -Text ('{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:' + $sha + '","size":' + $Bytes.Length + '}]}') | Out-Null
+            Join-Path $Root "blobs/sha256-$sha"
+        }
+        $store = Join-Path $TestDrive 'ollama'
+        $blob = New-OllamaModel $store 'llama3.2' '1b' ([byte[]](Get-GgufBytes))
+        $ollamaPolicy = Join-Path $TestDrive 'policy/ollama.json'
+        Get-ModelInventory -Path $store | New-ModelPolicy -OutputPath $ollamaPolicy | Out-Null
+    }
+
+    It 'approves the inventory''s models by model:tag, manifest digest and blob hash' {
+        $text = Get-Content -LiteralPath $ollamaPolicy -Raw
+        $text | Should -Match '"name": "llama3.2:1b"'
+        $text | Should -Match '"revision": "sha256:[0-9a-f]{64}"'
+        $result = Test-ModelPolicy -LiteralPath $blob -PolicyPath $ollamaPolicy
+        $result.Violations | Should -BeNullOrEmpty
+        $result.Checks | Should -Contain 'Licence: none declared; the policy approves these exact bytes'
+    }
+
+    It 'fails a tag nobody approved' {
+        $other = New-OllamaModel $store 'llama3.2' '3b' ([byte[]](Get-GgufBytes) + [byte[]](0))
+        $result = Test-ModelPolicy -LiteralPath $other -PolicyPath $ollamaPolicy
+        Get-RuleIds $result | Should -Contain 'MS-POL-001'
+        ($result.Violations | Where-Object RuleId -EQ 'MS-POL-001').Detail | Should -Match "No approved model names 'llama3.2:3b'"
+    }
+}
+
 Describe 'Test-ModelPolicy signatures' {
     BeforeAll {
         $key = [System.Security.Cryptography.ECDsa]::Create([System.Security.Cryptography.ECCurve+NamedCurves]::nistP256)

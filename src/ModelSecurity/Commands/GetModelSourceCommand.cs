@@ -55,22 +55,7 @@ public sealed class GetModelSourceCommand : ModelFileCmdlet
         PublisherRegistry registry = PublisherRegistry.Default;
         if (PolicyPath is not null)
         {
-            string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(PolicyPath);
-            string json;
-            try
-            {
-                json = File.ReadAllText(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                ThrowTerminatingError(new ErrorRecord(
-                    new FileNotFoundException($"The policy file '{path}' cannot be read: {e.Message}", path, e),
-                    ErrorIds.PolicyNotFound,
-                    ErrorCategory.ObjectNotFound,
-                    PolicyPath));
-                return;
-            }
-
+            (string json, string path) = ReadPolicyFile(PolicyPath);
             try
             {
                 registry = registry.WithPolicy(json, path);

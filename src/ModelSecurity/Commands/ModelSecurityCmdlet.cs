@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Management.Automation;
 using System.Threading;
 
@@ -47,5 +48,34 @@ public abstract class ModelSecurityCmdlet : PSCmdlet, IDisposable
         }
 
         WriteError(record);
+    }
+
+    /// <summary>
+    /// The text of the policy file a -PolicyPath names, with its full path; stops the command with
+    /// PolicyNotFound when it cannot be read (every cmdlet that takes a policy reads it this way).
+    /// </summary>
+    protected (string Text, string Path) ReadPolicyFile(string policyPath)
+    {
+        const long MaxPolicyBytes = 64L * 1024 * 1024;
+        string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(policyPath);
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > MaxPolicyBytes)
+            {
+                throw new IOException($"it is {info.Length:N0} bytes; a policy file is at most {MaxPolicyBytes:N0}");
+            }
+
+            return (File.ReadAllText(path), path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new FileNotFoundException($"The policy file '{path}' cannot be read: {e.Message}", path, e),
+                ErrorIds.PolicyNotFound,
+                ErrorCategory.ObjectNotFound,
+                policyPath));
+            throw;
+        }
     }
 }

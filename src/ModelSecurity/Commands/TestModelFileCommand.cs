@@ -40,22 +40,7 @@ public sealed class TestModelFileCommand : ModelFileCmdlet
         var allowed = new List<string>(AllowGlobal ?? Array.Empty<string>());
         if (PolicyPath is not null)
         {
-            string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(PolicyPath);
-            string json;
-            try
-            {
-                json = File.ReadAllText(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                ThrowTerminatingError(new ErrorRecord(
-                    new FileNotFoundException($"The policy file '{path}' cannot be read: {e.Message}", path, e),
-                    ErrorIds.PolicyNotFound,
-                    ErrorCategory.ObjectNotFound,
-                    PolicyPath));
-                return;
-            }
-
+            (string json, string path) = ReadPolicyFile(PolicyPath);
             try
             {
                 allowed.AddRange(PicklePolicy.ReadAllowedGlobals(json, path));

@@ -54,19 +54,10 @@ public sealed class TestModelPolicyCommand : ModelFileCmdlet
         _policy = ModelPolicy.Standard;
         if (PolicyPath is not null)
         {
-            string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(PolicyPath);
+            (string json, string path) = ReadPolicyFile(PolicyPath);
             try
             {
-                _policy = ModelPolicy.Load(path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                ThrowTerminatingError(new ErrorRecord(
-                    new FileNotFoundException($"The policy file '{path}' cannot be read: {e.Message}", path, e),
-                    ErrorIds.PolicyNotFound,
-                    ErrorCategory.ObjectNotFound,
-                    PolicyPath));
-                return;
+                _policy = ModelPolicy.Parse(json, path);
             }
             catch (InvalidDataException e)
             {

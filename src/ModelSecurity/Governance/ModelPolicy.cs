@@ -23,7 +23,6 @@ internal sealed class ModelPolicy
     public static readonly IReadOnlyList<ModelFormat> CompanionFormats = new[] { ModelFormat.Json, ModelFormat.Yaml, ModelFormat.Text, ModelFormat.JinjaTemplate, ModelFormat.Image };
 
     private const int MaxEntries = 100_000;
-    private const long MaxPolicyBytes = 64L * 1024 * 1024;
 
     private static readonly string[] TopLevelKeys =
     {
@@ -95,20 +94,6 @@ internal sealed class ModelPolicy
 
     /// <summary>The standard download checklist used when no policy file is given.</summary>
     public static ModelPolicy Standard { get; } = new(null);
-
-    /// <summary>Reads a policy file.</summary>
-    /// <exception cref="InvalidDataException">The file is not a valid policy; the message names the key and what is wrong.</exception>
-    /// <exception cref="IOException">The file cannot be read.</exception>
-    public static ModelPolicy Load(string path)
-    {
-        var info = new FileInfo(path);
-        if (info.Exists && info.Length > MaxPolicyBytes)
-        {
-            throw new InvalidDataException($"The policy file '{path}' is {info.Length:N0} bytes; a policy is at most {MaxPolicyBytes:N0}.");
-        }
-
-        return Parse(File.ReadAllText(path), path);
-    }
 
     /// <summary>Parses policy JSON; <paramref name="path"/> names the file in messages and anchors relative paths.</summary>
     public static ModelPolicy Parse(string json, string path)

@@ -86,7 +86,7 @@ internal sealed class PolicyEvaluator : IDisposable
         CheckHash(file, location, evidence, hashApproved, hashMismatch, hashError, violations, checks);
         CheckPublisher(source, approved: hashApproved, violations, checks);
         CheckFormat(scan, violations, checks);
-        CheckLicence(source, violations, checks);
+        CheckLicence(source, hashApproved, violations, checks);
         CheckVerdict(scan, evidence.Scan is not null, violations, checks);
         CheckSignature(file, location, evidence.Signature, violations, checks);
         CheckModelCard(source, hashApproved, violations, checks);
@@ -394,7 +394,7 @@ internal sealed class PolicyEvaluator : IDisposable
             $"The file is {scan.Format}{(scan.Format.IsPickleFamily() ? " (a pickle, which runs code when loaded)" : string.Empty)}; the policy allows {allowed} (and JSON, YAML, text, templates and images beside them).");
     }
 
-    private void CheckLicence(ModelSource source, List<ModelPolicyViolation> violations, List<string> checks)
+    private void CheckLicence(ModelSource source, bool approved, List<ModelPolicyViolation> violations, List<string> checks)
     {
         if (!_policy.RequireLicense)
         {
@@ -403,6 +403,13 @@ internal sealed class PolicyEvaluator : IDisposable
         }
 
         ModelFinding? unclear = source.Findings.FirstOrDefault(f => f.RuleId == RuleIds.SourceLicenseUnclear);
+        if ((source.License is null || unclear is not null) && approved)
+        {
+            // The reviewer who approved these bytes settled the licence; a licence the model does declare is still checked below.
+            checks.Add("Licence: none declared; the policy approves these exact bytes");
+            return;
+        }
+
         if (source.License is null || unclear is not null)
         {
             Violate(violations, RuleIds.PolicyLicence, RuleLicence, unclear?.Detail ?? "No source names a licence for this model.");

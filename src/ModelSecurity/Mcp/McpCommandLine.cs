@@ -265,65 +265,30 @@ internal static class McpCommandLine
         return new McpLaunch(McpPackageManager.Npx, name, version, autoInstall, Array.Empty<string>(), null, null);
     }
 
-    private static McpLaunch Uv(IReadOnlyList<string> args, int start)
-    {
-        string? from = null;
-        string? first = null;
-        for (int i = start; i < args.Count; i++)
-        {
-            string a = args[i];
-            if (a.StartsWith("--from=", StringComparison.Ordinal))
-            {
-                from ??= a.Substring("--from=".Length);
-                continue;
-            }
+    private static McpLaunch Uv(IReadOnlyList<string> args, int start) => PythonLauncher(McpPackageManager.Uvx, args, start, "--from", UvValueOptions);
 
-            if (UvValueOptions.Contains(a))
-            {
-                if (a == "--from" && i + 1 < args.Count)
-                {
-                    from ??= args[i + 1];
-                }
+    private static McpLaunch Pipx(IReadOnlyList<string> args, int start) => PythonLauncher(McpPackageManager.Pipx, args, start, "--spec", PipxValueOptions);
 
-                i++;
-                continue;
-            }
-
-            if (a.StartsWith('-'))
-            {
-                continue;
-            }
-
-            first = a;
-            break;
-        }
-
-        string? spec = from ?? first;
-        if (spec is null)
-        {
-            return new McpLaunch(McpPackageManager.Uvx, null, null, Array.Empty<(string, int)>(), Array.Empty<string>(), null, null);
-        }
-
-        var (name, version) = SplitPythonSpec(spec);
-        return new McpLaunch(McpPackageManager.Uvx, name, version, Array.Empty<(string, int)>(), Array.Empty<string>(), null, null);
-    }
-
-    private static McpLaunch Pipx(IReadOnlyList<string> args, int start)
+    /// <summary>
+    /// uvx and pipx run: the package is the value of <paramref name="specOption"/> (--from, --spec) when given,
+    /// else the first argument that is not an option; options in <paramref name="valueOptions"/> take a value.
+    /// </summary>
+    private static McpLaunch PythonLauncher(McpPackageManager manager, IReadOnlyList<string> args, int start, string specOption, string[] valueOptions)
     {
         string? spec = null;
         string? first = null;
         for (int i = start; i < args.Count; i++)
         {
             string a = args[i];
-            if (a.StartsWith("--spec=", StringComparison.Ordinal))
+            if (a.StartsWith(specOption + "=", StringComparison.Ordinal))
             {
-                spec ??= a.Substring("--spec=".Length);
+                spec ??= a.Substring(specOption.Length + 1);
                 continue;
             }
 
-            if (PipxValueOptions.Contains(a))
+            if (valueOptions.Contains(a))
             {
-                if (a == "--spec" && i + 1 < args.Count)
+                if (a == specOption && i + 1 < args.Count)
                 {
                     spec ??= args[i + 1];
                 }
@@ -344,11 +309,11 @@ internal static class McpCommandLine
         string? chosen = spec ?? first;
         if (chosen is null)
         {
-            return new McpLaunch(McpPackageManager.Pipx, null, null, Array.Empty<(string, int)>(), Array.Empty<string>(), null, null);
+            return new McpLaunch(manager, null, null, Array.Empty<(string, int)>(), Array.Empty<string>(), null, null);
         }
 
         var (name, version) = SplitPythonSpec(chosen);
-        return new McpLaunch(McpPackageManager.Pipx, name, version, Array.Empty<(string, int)>(), Array.Empty<string>(), null, null);
+        return new McpLaunch(manager, name, version, Array.Empty<(string, int)>(), Array.Empty<string>(), null, null);
     }
 
     private static McpLaunch Docker(IReadOnlyList<string> args, int start, List<(string, int)> autoInstall)
