@@ -313,16 +313,19 @@ public sealed class McpServerTests : IDisposable
         Assert.Equal(ScanVerdict.Clean, twin.Verdict);
     }
 
-    [Fact]
+    [SkippableFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void WorldWritable_FolderModeOnDisk_IsFound()
     {
-        if (OperatingSystem.IsWindows())
-        {
-            return; // modes are a Unix notion; the textual folders are covered by the twin tests
-        }
+        Skip.If(OperatingSystem.IsWindows(), "modes are a Unix notion; the textual folders are covered by the twin tests");
 
-        string open = Path.Combine(AppContext.BaseDirectory, "mcp-open-" + Guid.NewGuid().ToString("N"));
-        string closed = Path.Combine(AppContext.BaseDirectory, "mcp-closed-" + Guid.NewGuid().ToString("N"));
+        // The clean twin needs a parent no other user can write: a clone under /tmp is not one.
+        string? parent = new[] { AppContext.BaseDirectory, Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache") }
+            .FirstOrDefault(p => McpServerAnalyzer.WritableByOthers(Path.Combine(p, "x")) is null);
+        Skip.If(parent is null, "neither the test folder nor ~/.cache sits in a folder only its owner can write");
+        Directory.CreateDirectory(parent!);
+        string open = Path.Combine(parent!, "mcp-open-" + Guid.NewGuid().ToString("N"));
+        string closed = Path.Combine(parent!, "mcp-closed-" + Guid.NewGuid().ToString("N"));
         try
         {
             Directory.CreateDirectory(open);
