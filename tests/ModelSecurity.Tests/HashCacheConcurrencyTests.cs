@@ -90,9 +90,12 @@ public sealed class HashCacheConcurrencyTests : IDisposable
         int reads = 0;
 
         // A reader that parses the file the whole time: the rename must make every version whole.
-        Task reader = Task.Run(() =>
+        using var started = new ManualResetEventSlim();
+        Task reader = Task.Factory.StartNew(
+            () =>
         {
             string path = Path.Combine(_folder, HashCache.FileName);
+            started.Set();
             while (!done.IsCancellationRequested)
             {
                 try
@@ -112,8 +115,13 @@ public sealed class HashCacheConcurrencyTests : IDisposable
                     return;
                 }
             }
-        });
+        },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
 
+        // On two cores the writers can otherwise take every pool thread before the reader starts.
+        Assert.True(started.Wait(HangGuard.Limit), "the reader did not start");
         Parallel.For(0, Writers, new ParallelOptions { MaxDegreeOfParallelism = Writers }, writer =>
         {
             try
@@ -138,6 +146,8 @@ public sealed class HashCacheConcurrencyTests : IDisposable
             }
         });
 
+        // The last version written must be read whole too, however the threads were scheduled.
+        SpinWait.SpinUntil(() => Volatile.Read(ref reads) > 0 || !errors.IsEmpty, HangGuard.Limit);
         done.Cancel();
         await reader.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Empty(errors);
