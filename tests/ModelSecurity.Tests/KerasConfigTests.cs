@@ -52,6 +52,19 @@ public class KerasConfigTests
     }
 
     [Fact]
+    public void KerasArchive_WithManyGadgets_ListsSixteenAndSumsUpTheRest()
+    {
+        string gadget = "{\"module\": \"os\", \"class_name\": \"system\", \"config\": {\"name\": \"boom\"}, \"registered_name\": null}";
+
+        ModelScanResult result = Scan.Bytes("model.keras", KerasZip(Sequential(Enumerable.Repeat(gadget, 40).ToArray())));
+
+        ModelFinding[] references = result.Findings.Where(f => f.RuleId == RuleIds.KerasDangerousReference).ToArray();
+        Assert.Equal(CappedFindings.PerRule + 1, references.Length);
+        Assert.Single(references, f => f.Detail == "24 more finding(s) of this kind in the config were not listed one by one.");
+        Assert.Equal(ScanVerdict.Malicious, result.Verdict);
+    }
+
+    [Fact]
     public void KerasArchive_WithOnlyKerasLayers_IsCleanWithMetadata()
     {
         string activation = "{\"module\": \"keras.layers\", \"class_name\": \"Activation\", \"config\": {\"name\": \"act\", \"activation\": " + Activation + "}, \"registered_name\": null}";

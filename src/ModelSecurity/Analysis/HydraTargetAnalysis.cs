@@ -17,8 +17,6 @@ internal sealed record HydraReference(string Value, string Location, bool IsArgu
 internal static class HydraTargetAnalysis
 {
     /// <summary>Findings of one rule reported individually before the rest are summed up.</summary>
-    private const int MaxFindingsPerRule = 16;
-
     // Packages NeMo's own configs instantiate from (models, modules, optimisers, schedulers, data loaders, trainers).
     private static readonly string[] ModelPackages =
     {
@@ -36,7 +34,7 @@ internal static class HydraTargetAnalysis
     /// <summary>Reports each reference at its location.</summary>
     public static void Report(ReadContext context, IEnumerable<HydraReference> references)
     {
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var findings = new CappedFindings(context);
         int targets = 0;
         foreach (HydraReference reference in references)
         {
@@ -52,18 +50,10 @@ internal static class HydraTargetAnalysis
                 continue;
             }
 
-            int count = counts.TryGetValue(f.rule, out int n) ? n + 1 : 1;
-            counts[f.rule] = count;
-            if (count <= MaxFindingsPerRule)
-            {
-                context.Report(f.rule, f.detail, reference.Location);
-            }
+            findings.Report(f.rule, f.detail, reference.Location);
         }
 
-        foreach ((string rule, int count) in counts.Where(c => c.Value > MaxFindingsPerRule))
-        {
-            context.Report(rule, $"{count - MaxFindingsPerRule:N0} more reference(s) of this kind were not listed one by one.");
-        }
+        findings.Flush("reference(s) of this kind");
 
         if (targets > 0 && !context.Scan.Metadata.Contains("HydraTargetCount"))
         {

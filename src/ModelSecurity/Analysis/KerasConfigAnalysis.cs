@@ -26,9 +26,6 @@ internal static class KerasConfigAnalysis
     /// <summary>JSON values walked before giving up.</summary>
     public const int MaxNodes = 4_000_000;
 
-    /// <summary>Findings of one rule reported individually before the rest are summed up.</summary>
-    private const int MaxFindingsPerRule = 16;
-
     // Keras' own packages: _retrieve_class_or_fn imports only these without registered custom objects.
     private static readonly string[] KerasPackages =
     {
@@ -102,7 +99,7 @@ internal static class KerasConfigAnalysis
     {
         private readonly ReadContext _context;
         private readonly string _location;
-        private readonly Dictionary<string, int> _counts = new(StringComparer.Ordinal);
+        private readonly CappedFindings _findings;
         private readonly HashSet<string> _reportedPaths = new(StringComparer.Ordinal);
         private int _nodes;
         private bool _stopped;
@@ -113,6 +110,7 @@ internal static class KerasConfigAnalysis
         {
             _context = context;
             _location = location;
+            _findings = new CappedFindings(context);
         }
 
         public void Visit(JsonElement element, string path, int depth)
@@ -173,13 +171,7 @@ internal static class KerasConfigAnalysis
 
         public void Finish(JsonElement root)
         {
-            foreach ((string rule, int count) in _counts)
-            {
-                if (count > MaxFindingsPerRule)
-                {
-                    _context.Report(rule, $"{count - MaxFindingsPerRule:N0} more finding(s) of this kind in the config were not listed one by one.", string.IsNullOrEmpty(_location) ? null : _location);
-                }
-            }
+            _findings.Flush("finding(s) of this kind in the config", string.IsNullOrEmpty(_location) ? null : _location);
 
             var metadata = _context.Scan.Metadata;
             if (root.ValueKind == JsonValueKind.Object)
@@ -430,12 +422,7 @@ internal static class KerasConfigAnalysis
 
         private void Report(string rule, string detail, string path, IEnumerable<string>? references = null)
         {
-            int count = _counts.TryGetValue(rule, out int n) ? n + 1 : 1;
-            _counts[rule] = count;
-            if (count <= MaxFindingsPerRule)
-            {
-                _context.Report(rule, detail, At(path), references);
-            }
+            _findings.Report(rule, detail, At(path), references);
         }
 
         private static string Parent(string path)

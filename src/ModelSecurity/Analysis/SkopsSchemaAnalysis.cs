@@ -24,8 +24,6 @@ internal static class SkopsSchemaAnalysis
     /// <summary>JSON values walked before giving up.</summary>
     public const int MaxNodes = 4_000_000;
 
-    private const int MaxFindingsPerRule = 16;
-
     // The loaders skops 0.x defines (skops/io/_general.py, _numpy.py, _scipy.py, _sklearn.py).
     private static readonly HashSet<string> KnownLoaders = new(StringComparer.Ordinal)
     {
@@ -106,7 +104,7 @@ internal static class SkopsSchemaAnalysis
     {
         private readonly ReadContext _context;
         private readonly string _location;
-        private readonly Dictionary<string, int> _counts = new(StringComparer.Ordinal);
+        private readonly CappedFindings _findings;
         private int _nodes;
         private int _objects;
         private bool _stopped;
@@ -115,6 +113,7 @@ internal static class SkopsSchemaAnalysis
         {
             _context = context;
             _location = location;
+            _findings = new CappedFindings(context);
         }
 
         public void Visit(JsonElement element, string path, int depth)
@@ -157,10 +156,7 @@ internal static class SkopsSchemaAnalysis
 
         public void Finish(JsonElement root)
         {
-            foreach ((string rule, int count) in _counts.Where(c => c.Value > MaxFindingsPerRule))
-            {
-                _context.Report(rule, $"{count - MaxFindingsPerRule:N0} more finding(s) of this kind in the schema were not listed one by one.", string.IsNullOrEmpty(_location) ? null : _location);
-            }
+            _findings.Flush("finding(s) of this kind in the schema", string.IsNullOrEmpty(_location) ? null : _location);
 
             var metadata = _context.Scan.Metadata;
             if (root.ValueKind != JsonValueKind.Object)
@@ -292,12 +288,7 @@ internal static class SkopsSchemaAnalysis
 
         private void Report(string rule, string detail, string path, IEnumerable<string>? references = null)
         {
-            int count = _counts.TryGetValue(rule, out int n) ? n + 1 : 1;
-            _counts[rule] = count;
-            if (count <= MaxFindingsPerRule)
-            {
-                _context.Report(rule, detail, At(path), references);
-            }
+            _findings.Report(rule, detail, At(path), references);
         }
 
         private static string? String(JsonElement obj, string name) =>

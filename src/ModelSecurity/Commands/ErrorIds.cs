@@ -108,6 +108,9 @@ internal static class ErrorIds
     /// <summary>New-ModelPolicy: a file to approve could not be hashed or read.</summary>
     public const string PolicyApproveFailed = nameof(PolicyApproveFailed);
 
+    /// <summary>New-ModelPolicy: the policy file could not be written.</summary>
+    public const string PolicyNotWritten = nameof(PolicyNotWritten);
+
     // Invoke-ModelSandbox -McpServer.
 
     /// <summary>Invoke-ModelSandbox: the MCP server is remote (Http), so there is nothing local to run.</summary>

@@ -101,7 +101,7 @@ public sealed class NewModelPolicyCommand : ModelSecurityCmdlet
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            WriteInputError(e, ErrorIds.ReportNotWritten, ErrorCategory.WriteError, output, "Check that the folder exists and can be written to.");
+            WriteInputError(e, ErrorIds.PolicyNotWritten, ErrorCategory.WriteError, output, "Check that the folder exists and can be written to.");
         }
     }
 

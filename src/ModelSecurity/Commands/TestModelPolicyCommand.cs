@@ -20,6 +20,7 @@ public sealed class TestModelPolicyCommand : ModelFileCmdlet
 {
     private readonly Dictionary<string, PolicyEvidence> _evidence = new(StringComparer.Ordinal);
     private readonly List<string> _deferred = new();
+    private readonly HashSet<string> _deferredSet = new(StringComparer.Ordinal);
     private readonly HashSet<string> _done = new(StringComparer.Ordinal);
     private readonly List<ModelSignatureResult> _signatures = new();
     private ModelPolicy? _policy;
@@ -132,7 +133,7 @@ public sealed class TestModelPolicyCommand : ModelFileCmdlet
 
         foreach (string file in ResolveInputFiles())
         {
-            if (!_deferred.Contains(file))
+            if (!_deferredSet.Contains(file))
             {
                 Test(file);
             }
@@ -214,7 +215,7 @@ public sealed class TestModelPolicyCommand : ModelFileCmdlet
 
     private void Defer(string path)
     {
-        if (!_deferred.Contains(path))
+        if (_deferredSet.Add(path))
         {
             _deferred.Add(path);
         }

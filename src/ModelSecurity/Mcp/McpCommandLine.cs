@@ -32,6 +32,11 @@ internal static class McpCommandLine
     private static readonly string[] Shells = { "sh", "bash", "zsh", "dash", "ksh", "fish", "cmd", "powershell", "pwsh" };
 
     // npx/npm exec options that take a value (the package is then that value for --package).
+    // The options that name the package to run, for npx, uvx and pipx.
+    private static readonly string[] NpxSpecOptions = { "--package", "-p" };
+    private static readonly string[] UvSpecOptions = { "--from" };
+    private static readonly string[] PipxSpecOptions = { "--spec" };
+
     private static readonly string[] NpxValueOptions = { "-p", "--package", "-c", "--call", "--registry", "--cache", "--userconfig", "-w", "--workspace" };
 
     private static readonly string[] UvValueOptions =
@@ -210,9 +215,30 @@ internal static class McpCommandLine
         return char.IsDigit(v[0]) && v.AsSpan().IndexOfAny(RangeCharacters) < 0 && !v.Split('.').Any(p => p is "x" or "X");
     }
 
-    private static McpLaunch Npm(IReadOnlyList<string> args, int start, List<(string, int)> autoInstall)
+    private static McpLaunch Npm(IReadOnlyList<string> args, int start, List<(string, int)> autoInstall) =>
+        PackageLauncher(McpPackageManager.Npx, args, start, NpxSpecOptions, NpxValueOptions, autoInstall, SplitNpmSpec);
+
+    private static McpLaunch Uv(IReadOnlyList<string> args, int start) =>
+        PackageLauncher(McpPackageManager.Uvx, args, start, UvSpecOptions, UvValueOptions, null, SplitPythonSpec);
+
+    private static McpLaunch Pipx(IReadOnlyList<string> args, int start) =>
+        PackageLauncher(McpPackageManager.Pipx, args, start, PipxSpecOptions, PipxValueOptions, null, SplitPythonSpec);
+
+    /// <summary>
+    /// npx (and its kin), uvx and pipx run: the package is the value of a spec option (--package/-p, --from,
+    /// --spec) when given, else the first argument that is not an option (or the one after "--"); options in
+    /// <paramref name="valueOptions"/> take a value. With <paramref name="autoInstall"/>, -y/--yes are recorded there.
+    /// </summary>
+    private static McpLaunch PackageLauncher(
+        McpPackageManager manager,
+        IReadOnlyList<string> args,
+        int start,
+        string[] specOptions,
+        string[] valueOptions,
+        List<(string, int)>? autoInstall,
+        Func<string, (string Name, string? Version)> split)
     {
-        string? package = null;
+        string? spec = null;
         string? first = null;
         for (int i = start; i < args.Count; i++)
         {
@@ -223,72 +249,22 @@ internal static class McpCommandLine
                 break;
             }
 
-            if (a is "-y" or "--yes" || a.StartsWith("--yes=", StringComparison.Ordinal) && !a.EndsWith("=false", StringComparison.Ordinal))
+            if (autoInstall is not null && (a is "-y" or "--yes" || a.StartsWith("--yes=", StringComparison.Ordinal) && !a.EndsWith("=false", StringComparison.Ordinal)))
             {
                 autoInstall.Add((a, i));
                 continue;
             }
 
-            if (a.StartsWith("--package=", StringComparison.Ordinal))
+            string? inline = specOptions.FirstOrDefault(o => o.StartsWith("--", StringComparison.Ordinal) && a.StartsWith(o + "=", StringComparison.Ordinal));
+            if (inline is not null)
             {
-                package ??= a.Substring("--package=".Length);
-                continue;
-            }
-
-            if (NpxValueOptions.Contains(a))
-            {
-                if ((a is "-p" or "--package") && i + 1 < args.Count)
-                {
-                    package ??= args[i + 1];
-                }
-
-                i++;
-                continue;
-            }
-
-            if (a.StartsWith('-'))
-            {
-                continue;
-            }
-
-            first = a;
-            break;
-        }
-
-        string? spec = package ?? first;
-        if (spec is null)
-        {
-            return new McpLaunch(McpPackageManager.Npx, null, null, autoInstall, Array.Empty<string>(), null, null);
-        }
-
-        var (name, version) = SplitNpmSpec(spec);
-        return new McpLaunch(McpPackageManager.Npx, name, version, autoInstall, Array.Empty<string>(), null, null);
-    }
-
-    private static McpLaunch Uv(IReadOnlyList<string> args, int start) => PythonLauncher(McpPackageManager.Uvx, args, start, "--from", UvValueOptions);
-
-    private static McpLaunch Pipx(IReadOnlyList<string> args, int start) => PythonLauncher(McpPackageManager.Pipx, args, start, "--spec", PipxValueOptions);
-
-    /// <summary>
-    /// uvx and pipx run: the package is the value of <paramref name="specOption"/> (--from, --spec) when given,
-    /// else the first argument that is not an option; options in <paramref name="valueOptions"/> take a value.
-    /// </summary>
-    private static McpLaunch PythonLauncher(McpPackageManager manager, IReadOnlyList<string> args, int start, string specOption, string[] valueOptions)
-    {
-        string? spec = null;
-        string? first = null;
-        for (int i = start; i < args.Count; i++)
-        {
-            string a = args[i];
-            if (a.StartsWith(specOption + "=", StringComparison.Ordinal))
-            {
-                spec ??= a.Substring(specOption.Length + 1);
+                spec ??= a.Substring(inline.Length + 1);
                 continue;
             }
 
             if (valueOptions.Contains(a))
             {
-                if (a == specOption && i + 1 < args.Count)
+                if (specOptions.Contains(a) && i + 1 < args.Count)
                 {
                     spec ??= args[i + 1];
                 }
@@ -307,13 +283,14 @@ internal static class McpCommandLine
         }
 
         string? chosen = spec ?? first;
+        IReadOnlyList<(string, int)> flags = autoInstall ?? (IReadOnlyList<(string, int)>)Array.Empty<(string, int)>();
         if (chosen is null)
         {
-            return new McpLaunch(manager, null, null, Array.Empty<(string, int)>(), Array.Empty<string>(), null, null);
+            return new McpLaunch(manager, null, null, flags, Array.Empty<string>(), null, null);
         }
 
-        var (name, version) = SplitPythonSpec(chosen);
-        return new McpLaunch(manager, name, version, Array.Empty<(string, int)>(), Array.Empty<string>(), null, null);
+        var (name, version) = split(chosen);
+        return new McpLaunch(manager, name, version, flags, Array.Empty<string>(), null, null);
     }
 
     private static McpLaunch Docker(IReadOnlyList<string> args, int start, List<(string, int)> autoInstall)

@@ -3,18 +3,12 @@ using System.IO;
 
 namespace ModelSecurity.Formats.Archive;
 
-/// <summary>Reads at most a fixed number of bytes from a decoder, so one member never reads into the next.</summary>
-internal sealed class LimitedReadStream : Stream
+/// <summary>
+/// A stream that is only read, front to back: the decoding wrappers below need only Read, and every
+/// other member says so.
+/// </summary>
+internal abstract class ForwardReadStream : Stream
 {
-    private readonly Stream _inner;
-    private long _remaining;
-
-    public LimitedReadStream(Stream inner, long limit)
-    {
-        _inner = inner;
-        _remaining = Math.Max(0, limit);
-    }
-
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
@@ -27,6 +21,29 @@ internal sealed class LimitedReadStream : Stream
     {
         get => throw new NotSupportedException();
         set => throw new NotSupportedException();
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>Reads at most a fixed number of bytes from a decoder, so one member never reads into the next.</summary>
+internal sealed class LimitedReadStream : ForwardReadStream
+{
+    private readonly Stream _inner;
+    private long _remaining;
+
+    public LimitedReadStream(Stream inner, long limit)
+    {
+        _inner = inner;
+        _remaining = Math.Max(0, limit);
     }
 
     public override int Read(byte[] buffer, int offset, int count)
@@ -41,15 +58,6 @@ internal sealed class LimitedReadStream : Stream
         return read;
     }
 
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>
@@ -57,7 +65,7 @@ internal sealed class LimitedReadStream : Stream
 /// decoder that is fed nothing (a range decoder reads 0xFF past the end) can otherwise turn a few
 /// bytes into tens of megabytes of invented output before the ratio check stops it.
 /// </summary>
-internal sealed class EndOfInputGuardStream : Stream
+internal sealed class EndOfInputGuardStream : ForwardReadStream
 {
     // Reads allowed at the end: decoders probe once or twice before they notice.
     private const int MaxReadsAtEnd = 16;
@@ -68,20 +76,6 @@ internal sealed class EndOfInputGuardStream : Stream
     public EndOfInputGuardStream(Stream inner)
     {
         _inner = inner;
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
     }
 
     public override int Read(byte[] buffer, int offset, int count)
@@ -106,19 +100,10 @@ internal sealed class EndOfInputGuardStream : Stream
         return value;
     }
 
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
 
 /// <summary>7-Zip's Delta filter, decoding: each byte is stored as its difference from the byte <c>distance</c> back.</summary>
-internal sealed class DeltaDecoderStream : Stream
+internal sealed class DeltaDecoderStream : ForwardReadStream
 {
     private readonly Stream _inner;
     private readonly int _distance;
@@ -129,20 +114,6 @@ internal sealed class DeltaDecoderStream : Stream
     {
         _inner = inner;
         _distance = distance;
-    }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
     }
 
     public override int Read(byte[] buffer, int offset, int count)
@@ -158,16 +129,6 @@ internal sealed class DeltaDecoderStream : Stream
 
         return read;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
